@@ -1,0 +1,344 @@
+//! Answers: what a port says an operation did ([OBS-1]..[OBS-6]), how an
+//! answer line is checked ([PROTO-4]), and the naming of objects in
+//! first-observation order, shared by every port written in Rust.
+
+use crate::names::{CsName, CtxName, EsName, OpaqueName};
+use crate::trace::{Branch, Mode, Slot};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+
+/// One answer line ([OBS-1]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Ok(Value),
+    Err(String),
+}
+
+impl Answer {
+    pub fn ok(v: impl Serialize) -> Answer {
+        Answer::Ok(serde_json::to_value(v).expect("answers always serialize"))
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        match self {
+            Answer::Ok(v) => m.insert("ok".to_string(), v.clone()),
+            Answer::Err(k) => m.insert("err".to_string(), Value::String(k.clone())),
+        };
+        Value::Object(m)
+    }
+
+    pub fn to_line(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    pub fn err_kind(&self) -> Option<&str> {
+        match self {
+            Answer::Err(k) => Some(k),
+            Answer::Ok(_) => None,
+        }
+    }
+
+    /// [PROTO-4]: an answer is exactly `{"ok": any}` or `{"err": "kind"}`.
+    pub fn from_value(v: &Value) -> Result<Answer, String> {
+        let Value::Object(m) = v else {
+            return Err(format!("an answer is a JSON object, not {}", kind_of(v)));
+        };
+        if m.len() != 1 {
+            return Err(format!(
+                "an answer has exactly one field, `ok` or `err`; this one has {}",
+                if m.is_empty() {
+                    "none".to_string()
+                } else {
+                    m.keys()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ));
+        }
+        match m.iter().next() {
+            Some((k, v)) if k == "ok" => Ok(Answer::Ok(v.clone())),
+            Some((k, Value::String(s))) if k == "err" && !s.is_empty() => {
+                Ok(Answer::Err(s.clone()))
+            }
+            Some((k, v)) if k == "err" => Err(format!(
+                "`err` holds a non-empty string, not {}",
+                kind_of(v)
+            )),
+            Some((k, _)) => Err(format!("an answer's field is `ok` or `err`, not `{k}`")),
+            None => unreachable!("length checked"),
+        }
+    }
+
+    /// [PROTO-4]: parse an answer line.
+    pub fn parse_line(line: &str) -> Result<Answer, String> {
+        let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+        Answer::from_value(&v)
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_line())
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// [OBS-2]: a context summary. Field order is the spec's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContextSummary {
+    pub id: CtxName,
+    pub level: i64,
+    pub in_a_condition: bool,
+    pub compilation_state: Option<CsSummary>,
+    pub execution_state: Option<EsSummary>,
+    pub file_access: Option<OpaqueName>,
+    pub flyte_client: Option<OpaqueName>,
+    pub serialization_settings: Option<OpaqueName>,
+    pub output_metadata_tracker: Option<OpaqueName>,
+    pub worker_queue: Option<OpaqueName>,
+}
+
+/// [OBS-3]: an execution state summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EsSummary {
+    pub id: EsName,
+    pub mode: Option<Mode>,
+    pub branch_eval_mode: Option<Branch>,
+    pub working_dir: String,
+    pub engine_dir: String,
+    pub user_space_params: Option<OpaqueName>,
+}
+
+/// [OBS-3]: a compilation state summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CsSummary {
+    pub id: CsName,
+    pub prefix: String,
+    pub mode: i64,
+    pub task_resolver: Option<OpaqueName>,
+    pub nodes: usize,
+}
+
+/// [SIG-2]: the answer to `sigint`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SigintAnswer {
+    pub ran: Vec<HandlerRun>,
+    pub exit: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HandlerRun {
+    pub tag: String,
+    pub signum: i32,
+}
+
+/// What a port's objects look like, for summaries. A port implements this
+/// over its own objects; [`Namer`] then names and summarizes them the same way
+/// for every port.
+pub trait ObjectView {
+    type Ctx: Copy + Eq + Hash;
+    type Es: Copy + Eq + Hash;
+    type Cs: Copy + Eq + Hash;
+    /// An opaque value the port made; the defaults are told apart by `fixed_name`.
+    type Opaque: Copy + Eq + Hash;
+
+    fn context(&self, c: Self::Ctx) -> ContextView<Self::Es, Self::Cs, Self::Opaque>;
+    fn execution_state(&self, e: Self::Es) -> EsView<Self::Opaque>;
+    fn compilation_state(&self, s: Self::Cs) -> CsView<Self::Opaque>;
+    /// [OBS-5]: the fixed name of a default opaque value, or None.
+    fn fixed_name(&self, o: Self::Opaque) -> Option<OpaqueName>;
+}
+
+pub struct ContextView<E, S, O> {
+    pub level: i64,
+    pub in_a_condition: bool,
+    pub compilation_state: Option<S>,
+    pub execution_state: Option<E>,
+    /// In [`Slot::ALL`] order.
+    pub slots: [Option<O>; 5],
+}
+
+pub struct EsView<O> {
+    pub mode: Option<Mode>,
+    pub branch_eval_mode: Option<Branch>,
+    pub working_dir: String,
+    pub engine_dir: String,
+    pub user_space_params: Option<O>,
+}
+
+pub struct CsView<O> {
+    pub prefix: String,
+    pub mode: i64,
+    pub task_resolver: Option<O>,
+    pub nodes: usize,
+}
+
+/// First-observation numbering of one kind of object ([OBS-4]).
+#[derive(Clone, Debug)]
+pub struct Numbering<K> {
+    by_key: HashMap<K, u32>,
+    keys: Vec<K>,
+}
+
+impl<K: Copy + Eq + Hash> Default for Numbering<K> {
+    fn default() -> Self {
+        Numbering {
+            by_key: HashMap::new(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash> Numbering<K> {
+    /// The number of `k`, given now if `k` was never shown before.
+    pub fn number(&mut self, k: K) -> u32 {
+        if let Some(&n) = self.by_key.get(&k) {
+            return n;
+        }
+        let n = u32::try_from(self.keys.len()).expect("fewer than 2^32 objects in one trace");
+        self.keys.push(k);
+        self.by_key.insert(k, n);
+        n
+    }
+
+    /// The object named `n`, if an answer named it.
+    pub fn get(&self, n: u32) -> Option<K> {
+        self.keys.get(n as usize).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The names given so far in one trace, per kind ([OBS-4]).
+pub struct Namer<V: ObjectView> {
+    pub contexts: Numbering<V::Ctx>,
+    pub exec_states: Numbering<V::Es>,
+    pub comp_states: Numbering<V::Cs>,
+    pub opaques: Numbering<V::Opaque>,
+}
+
+impl<V: ObjectView> Default for Namer<V> {
+    fn default() -> Self {
+        Namer {
+            contexts: Numbering::default(),
+            exec_states: Numbering::default(),
+            comp_states: Numbering::default(),
+            opaques: Numbering::default(),
+        }
+    }
+}
+
+impl<V: ObjectView> Namer<V> {
+    /// [OBS-5], [OBS-4]
+    pub fn opaque(&mut self, view: &V, o: V::Opaque) -> OpaqueName {
+        view.fixed_name(o)
+            .unwrap_or_else(|| OpaqueName::Numbered(self.opaques.number(o)))
+    }
+
+    /// [OBS-2], numbering in field order ([OBS-4]): the context's own id, then
+    /// its compilation state, its execution state, then the five slots.
+    pub fn context(&mut self, view: &V, c: V::Ctx) -> ContextSummary {
+        let id = CtxName(self.contexts.number(c));
+        let v = view.context(c);
+        let compilation_state = v.compilation_state.map(|s| self.compilation_state(view, s));
+        let execution_state = v.execution_state.map(|e| self.execution_state(view, e));
+        let [file_access, flyte_client, serialization_settings, output_metadata_tracker, worker_queue] =
+            v.slots.map(|o| o.map(|o| self.opaque(view, o)));
+        debug_assert_eq!(Slot::ALL[0], Slot::FileAccess);
+        ContextSummary {
+            id,
+            level: v.level,
+            in_a_condition: v.in_a_condition,
+            compilation_state,
+            execution_state,
+            file_access,
+            flyte_client,
+            serialization_settings,
+            output_metadata_tracker,
+            worker_queue,
+        }
+    }
+
+    /// [OBS-3]
+    pub fn execution_state(&mut self, view: &V, e: V::Es) -> EsSummary {
+        let id = EsName(self.exec_states.number(e));
+        let v = view.execution_state(e);
+        EsSummary {
+            id,
+            mode: v.mode,
+            branch_eval_mode: v.branch_eval_mode,
+            working_dir: v.working_dir,
+            engine_dir: v.engine_dir,
+            user_space_params: v.user_space_params.map(|o| self.opaque(view, o)),
+        }
+    }
+
+    /// [OBS-3]
+    pub fn compilation_state(&mut self, view: &V, s: V::Cs) -> CsSummary {
+        let id = CsName(self.comp_states.number(s));
+        let v = view.compilation_state(s);
+        CsSummary {
+            id,
+            prefix: v.prefix,
+            mode: v.mode,
+            task_resolver: v.task_resolver.map(|o| self.opaque(view, o)),
+            nodes: v.nodes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answer_lines_are_checked_strictly() {
+        assert_eq!(
+            Answer::parse_line(r#"{"ok":null}"#),
+            Ok(Answer::Ok(Value::Null))
+        );
+        assert_eq!(
+            Answer::parse_line(r#"{"err":"popped_root"}"#),
+            Ok(Answer::Err("popped_root".into()))
+        );
+        for bad in [
+            "",
+            "[]",
+            "{}",
+            r#"{"ok":1,"err":"x"}"#,
+            r#"{"err":3}"#,
+            r#"{"err":""}"#,
+            r#"{"yes":1}"#,
+            "ok",
+            r#"{"ok":"#,
+        ] {
+            assert!(
+                Answer::parse_line(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert_eq!(Answer::Err("x".into()).to_value(), json!({"err": "x"}));
+    }
+}

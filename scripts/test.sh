@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's test command: sets up what it needs, then runs every check.
+# CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n=== %s\n' "$*"; }
+
+step "python: the pinned flytekit environment"
+python=$(scripts/python-env.sh)
+"$python" -c 'import flytekit; print("flytekit", flytekit.__version__)'
+
+step "cargo test: model, runner, corpus"
+cargo test --workspace --release
+
+step "conformance: real flytekit 1.16.10 against the model (compat profile)"
+cargo run --release --quiet -- conform \
+    --port "$python conformance/adapters/flytekit.py" \
+    --profile compat --traces 3000 --seed 20261124
+
+step "conformance: a deliberately broken flytekit must be caught"
+scripts/mutant-flytekit.sh
+
+step "conformance: the built-in port (isolated profile)"
+cargo run --release --quiet -- conform --profile isolated --traces 2000 --seed 20261124
+
+echo
+echo "all checks passed"

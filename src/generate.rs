@@ -1,0 +1,403 @@
+//! Random traces, as proptest strategies.
+//!
+//! A strategy produces a list of *moves*: operations whose object arguments
+//! are selectors, not names. [`concretize`] turns moves into a valid trace by
+//! running the model alongside: a selector picks, modulo their number, among
+//! the names usable at that point ([TRACE-7]); a closer that matches no open
+//! bracket is dropped; open brackets are closed at the end. Because any list
+//! of moves gives a valid trace, proptest can shrink the list freely (drop
+//! moves, lower selectors) and every candidate is still a trace.
+
+use flytectx_model::names::AnyName;
+use flytectx_model::port::UsableNames;
+use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step};
+use flytectx_model::unwind::Unwinder;
+use flytectx_model::{ModelPort, Op, Profile};
+use proptest::prelude::*;
+
+/// A builder step with selectors.
+#[derive(Clone, Debug)]
+pub enum StepMove {
+    Cond,
+    NewCs,
+    Es(Option<u8>),
+    Cs(Option<u8>),
+    Slot(u8, Option<u8>),
+}
+
+/// One move: an operation with selectors for its arguments.
+#[derive(Clone, Debug)]
+pub enum Move {
+    Initialize,
+    Current,
+    Size,
+    Push(u8),
+    Pop,
+    NewContext(Option<u8>),
+    Build(u8, Vec<StepMove>),
+    WithOpen(u8, Vec<StepMove>),
+    /// Close the innermost `with`, raising when true.
+    WithClose(bool),
+    Observe(u8, u8),
+    UserSpaceParams(u8),
+    NewOpaque,
+    NewEs {
+        wd: u8,
+        mode: Option<u8>,
+        engine: Option<u8>,
+        branch: Option<bool>,
+        usp: Option<u8>,
+    },
+    EsWithParams {
+        es: u8,
+        wd: Option<u8>,
+        mode: Option<u8>,
+        engine: Option<u8>,
+        branch: Option<bool>,
+        usp: Option<u8>,
+    },
+    CtxNewEs(u8, Option<u8>),
+    TakeBranch(u8),
+    BranchComplete(u8),
+    NewCs {
+        prefix: u8,
+        mode: u8,
+        resolver: Option<u8>,
+    },
+    CsWithParams {
+        cs: u8,
+        prefix: Option<u8>,
+        mode: Option<u8>,
+        resolver: Option<u8>,
+        nodes_of: Option<u8>,
+    },
+    CtxNewCs(u8, u8),
+    AddNode(u8),
+    AddSignalHandler(u8),
+    ThreadOpen,
+    ThreadClose,
+    TaskOpen,
+    TaskClose,
+    Reset,
+}
+
+/// Small pools, so that values repeat and collide: empty strings exercise
+/// the falsy rules ([ES-4], [CS-3]).
+const WORKING_DIRS: [&str; 4] = ["", "w0", "w1", "w2"];
+const ENGINE_DIRS: [&str; 3] = ["", "e0", "e1"];
+const PREFIXES: [&str; 3] = ["", "p", "q"];
+const CS_MODES: [i64; 5] = [0, 1, 2, 3, -1];
+/// How deep brackets may nest in a random trace.
+const MAX_OPEN: usize = 6;
+
+fn step_move() -> impl Strategy<Value = StepMove> {
+    prop_oneof![
+        4 => Just(StepMove::Cond),
+        1 => Just(StepMove::NewCs),
+        2 => proptest::option::of(any::<u8>()).prop_map(StepMove::Es),
+        2 => proptest::option::of(any::<u8>()).prop_map(StepMove::Cs),
+        1 => (any::<u8>(), proptest::option::of(any::<u8>())).prop_map(|(s, o)| StepMove::Slot(s, o)),
+    ]
+}
+
+fn steps() -> impl Strategy<Value = Vec<StepMove>> {
+    proptest::collection::vec(step_move(), 0..4)
+}
+
+fn sel() -> impl Strategy<Value = Option<u8>> {
+    proptest::option::of(any::<u8>())
+}
+
+/// One move, weighted towards the stack operations.
+pub fn a_move() -> impl Strategy<Value = Move> {
+    let u = any::<u8>;
+    prop_oneof![
+        2 => Just(Move::Initialize),
+        6 => Just(Move::Current),
+        4 => Just(Move::Size),
+        6 => u().prop_map(Move::Push),
+        6 => Just(Move::Pop),
+        1 => sel().prop_map(Move::NewContext),
+        6 => (u(), steps()).prop_map(|(c, s)| Move::Build(c, s)),
+        6 => (u(), steps()).prop_map(|(c, s)| Move::WithOpen(c, s)),
+        6 => proptest::bool::weighted(0.2).prop_map(Move::WithClose),
+        3 => (u(), u()).prop_map(|(k, s)| Move::Observe(k, s)),
+        1 => u().prop_map(Move::UserSpaceParams),
+        1 => Just(Move::NewOpaque),
+        3 => (u(), sel(), sel(), proptest::option::of(any::<bool>()), sel())
+            .prop_map(|(wd, mode, engine, branch, usp)| Move::NewEs { wd, mode, engine, branch, usp }),
+        2 => (u(), sel(), sel(), sel(), proptest::option::of(any::<bool>()), sel())
+            .prop_map(|(es, wd, mode, engine, branch, usp)| Move::EsWithParams { es, wd, mode, engine, branch, usp }),
+        1 => (u(), sel()).prop_map(|(c, wd)| Move::CtxNewEs(c, wd)),
+        2 => u().prop_map(Move::TakeBranch),
+        2 => u().prop_map(Move::BranchComplete),
+        2 => (u(), u(), sel()).prop_map(|(prefix, mode, resolver)| Move::NewCs { prefix, mode, resolver }),
+        2 => (u(), sel(), sel(), sel(), sel())
+            .prop_map(|(cs, prefix, mode, resolver, nodes_of)| Move::CsWithParams { cs, prefix, mode, resolver, nodes_of }),
+        1 => (u(), u()).prop_map(|(c, p)| Move::CtxNewCs(c, p)),
+        2 => u().prop_map(Move::AddNode),
+        1 => u().prop_map(Move::AddSignalHandler),
+        2 => Just(Move::ThreadOpen),
+        2 => Just(Move::ThreadClose),
+        2 => Just(Move::TaskOpen),
+        2 => Just(Move::TaskClose),
+        1 => Just(Move::Reset),
+    ]
+}
+
+/// A whole random trace: up to `max_len` moves, and whether it ends with
+/// `sigint` ([TRACE-6]).
+pub fn moves(max_len: usize) -> impl Strategy<Value = (Vec<Move>, bool)> {
+    (
+        proptest::collection::vec(a_move(), 0..=max_len),
+        proptest::bool::weighted(0.05),
+    )
+}
+
+fn pick<T: Copy>(from: &[T], s: u8) -> Option<T> {
+    (!from.is_empty()).then(|| from[s as usize % from.len()])
+}
+
+fn pick_opt<T: Copy>(from: &[T], s: Option<u8>) -> Option<Option<T>> {
+    match s {
+        None => Some(None),
+        Some(s) => pick(from, s).map(Some),
+    }
+}
+
+fn dir(pool: &[&str], s: u8) -> DirName {
+    DirName::new(pool[s as usize % pool.len()]).expect("pool entries are valid directory names")
+}
+
+fn mode(s: u8) -> Mode {
+    Mode::ALL[s as usize % Mode::ALL.len()]
+}
+
+fn branch(active: bool) -> Branch {
+    if active {
+        Branch::Active
+    } else {
+        Branch::Skipped
+    }
+}
+
+fn step(m: &StepMove, names: &UsableNames) -> Option<Step> {
+    Some(match m {
+        StepMove::Cond => Step::EnterConditionalSection,
+        StepMove::NewCs => Step::WithNewCompilationState,
+        StepMove::Es(s) => Step::WithExecutionState(pick_opt(&names.exec_states, *s)?),
+        StepMove::Cs(s) => Step::WithCompilationState(pick_opt(&names.comp_states, *s)?),
+        StepMove::Slot(slot, s) => {
+            Step::WithSlot(Slot::ALL[*slot as usize % 5], pick_opt(&names.opaques, *s)?)
+        }
+    })
+}
+
+/// The operation a move stands for, given the usable names, or None when it
+/// needs a name of a kind there is none of yet.
+fn operation(m: &Move, names: &UsableNames) -> Option<Op> {
+    let steps = |s: &[StepMove]| s.iter().map(|m| step(m, names)).collect::<Option<Vec<_>>>();
+    Some(match m {
+        Move::Initialize => Op::Initialize,
+        Move::Current => Op::Current,
+        Move::Size => Op::Size,
+        Move::Push(c) => Op::Push {
+            ctx: pick(&names.contexts, *c)?,
+        },
+        Move::Pop => Op::Pop,
+        Move::NewContext(o) => Op::NewContext {
+            file_access: pick_opt(&names.opaques, *o)?,
+        },
+        Move::Build(c, s) => Op::Build {
+            from: pick(&names.contexts, *c)?,
+            steps: steps(s)?,
+        },
+        Move::WithOpen(c, s) => Op::WithEnter {
+            from: pick(&names.contexts, *c)?,
+            steps: steps(s)?,
+        },
+        Move::WithClose(raise) => Op::WithExit {
+            raise: raise.then(|| "user_error".to_string()),
+        },
+        Move::Observe(kind, s) => Op::Observe {
+            target: match kind % 4 {
+                0 => AnyName::Ctx(pick(&names.contexts, *s)?),
+                1 => AnyName::Es(pick(&names.exec_states, *s)?),
+                2 => AnyName::Cs(pick(&names.comp_states, *s)?),
+                _ => AnyName::Opaque(pick(&names.opaques, *s)?),
+            },
+        },
+        Move::UserSpaceParams(c) => Op::UserSpaceParams {
+            ctx: pick(&names.contexts, *c)?,
+        },
+        Move::NewOpaque => Op::NewOpaque,
+        Move::NewEs {
+            wd,
+            mode: m,
+            engine,
+            branch: b,
+            usp,
+        } => Op::NewEs {
+            working_dir: dir(&WORKING_DIRS, *wd),
+            mode: m.map(mode),
+            engine_dir: engine.map(|e| dir(&ENGINE_DIRS, e)),
+            branch_eval_mode: b.map(branch),
+            user_space_params: pick_opt(&names.opaques, *usp)?,
+        },
+        Move::EsWithParams {
+            es,
+            wd,
+            mode: m,
+            engine,
+            branch: b,
+            usp,
+        } => Op::EsWithParams {
+            es: pick(&names.exec_states, *es)?,
+            working_dir: wd.map(|w| dir(&WORKING_DIRS, w)),
+            mode: m.map(mode),
+            engine_dir: engine.map(|e| dir(&ENGINE_DIRS, e)),
+            branch_eval_mode: b.map(branch),
+            user_space_params: pick_opt(&names.opaques, *usp)?,
+        },
+        Move::CtxNewEs(c, wd) => Op::CtxNewEs {
+            ctx: pick(&names.contexts, *c)?,
+            working_dir: wd.map(|w| dir(&WORKING_DIRS, w)),
+        },
+        Move::TakeBranch(e) => Op::TakeBranch {
+            es: pick(&names.exec_states, *e)?,
+        },
+        Move::BranchComplete(e) => Op::BranchComplete {
+            es: pick(&names.exec_states, *e)?,
+        },
+        Move::NewCs {
+            prefix,
+            mode: m,
+            resolver,
+        } => Op::NewCs {
+            prefix: PREFIXES[*prefix as usize % PREFIXES.len()].to_string(),
+            mode: CS_MODES[*m as usize % CS_MODES.len()],
+            task_resolver: pick_opt(&names.opaques, *resolver)?,
+        },
+        Move::CsWithParams {
+            cs,
+            prefix,
+            mode: m,
+            resolver,
+            nodes_of,
+        } => Op::CsWithParams {
+            cs: pick(&names.comp_states, *cs)?,
+            prefix: prefix.map(|p| PREFIXES[p as usize % PREFIXES.len()].to_string()),
+            mode: m.map(|m| CS_MODES[m as usize % CS_MODES.len()]),
+            task_resolver: pick_opt(&names.opaques, *resolver)?,
+            nodes_of: pick_opt(&names.comp_states, *nodes_of)?,
+        },
+        Move::CtxNewCs(c, p) => Op::CtxNewCs {
+            ctx: pick(&names.contexts, *c)?,
+            prefix: PREFIXES[*p as usize % PREFIXES.len()].to_string(),
+        },
+        Move::AddNode(s) => Op::AddNode {
+            cs: pick(&names.comp_states, *s)?,
+        },
+        Move::AddSignalHandler(t) => Op::AddSignalHandler {
+            tag: format!("h{}", t % 8),
+        },
+        Move::ThreadOpen => Op::ThreadBegin,
+        Move::ThreadClose => Op::ThreadEnd,
+        Move::TaskOpen => Op::TaskBegin,
+        Move::TaskClose => Op::TaskEnd,
+        Move::Reset => Op::Reset,
+    })
+}
+
+/// The model, kept in step with the trace being written, so that moves can
+/// pick names that exist.
+struct Writer {
+    port: ModelPort,
+    unwinder: Unwinder,
+    open: Vec<Bracket>,
+    ops: Vec<Op>,
+}
+
+impl Writer {
+    fn emit(&mut self, op: Op) {
+        if let Some(b) = op.opens() {
+            self.open.push(b);
+        } else if op.closes().is_some() {
+            self.open.pop();
+        }
+        if let Some(sent) = self.unwinder.plan(&op) {
+            let answer = self
+                .port
+                .apply(&sent)
+                .expect("moves only pick usable names");
+            self.unwinder.answered(&sent, &answer);
+        }
+        self.ops.push(op);
+    }
+}
+
+/// Turn moves into a valid trace of `profile` (see the module comment).
+pub fn concretize(profile: Profile, moves: &[Move], sigint: bool) -> Vec<Op> {
+    let mut w = Writer {
+        port: ModelPort::new(profile),
+        unwinder: Unwinder::default(),
+        open: Vec::new(),
+        ops: Vec::new(),
+    };
+    for m in moves {
+        let Some(op) = operation(m, &w.port.usable_names()) else {
+            continue;
+        };
+        let fits = match (&op, op.opens(), op.closes()) {
+            (_, Some(_), _) => w.open.len() < MAX_OPEN,
+            (_, _, Some(b)) => w.open.last() == Some(&b),
+            // [TRACE-6]: `reset` only outside every bracket.
+            (Op::Reset, _, _) => w.open.is_empty(),
+            _ => true,
+        };
+        if fits {
+            w.emit(op);
+        }
+    }
+    while let Some(b) = w.open.last().copied() {
+        w.emit(match b {
+            Bracket::With => Op::WithExit { raise: None },
+            Bracket::Thread => Op::ThreadEnd,
+            Bracket::Task => Op::TaskEnd,
+        });
+    }
+    if sigint {
+        w.emit(Op::Sigint);
+    }
+    w.ops
+}
+
+/// `count` random traces of `profile` from `seed`, as `flytectx conform` makes them.
+pub fn sample(profile: Profile, seed: u64, max_len: usize, count: u32) -> Vec<Vec<Op>> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let strategy = moves(max_len);
+    let mut runner = TestRunner::new_with_rng(Config::default(), crate::conform::seed_rng(seed));
+    (0..count)
+        .map(|_| {
+            let (mv, sigint) = strategy
+                .new_tree(&mut runner)
+                .expect("moves always generate")
+                .current();
+            concretize(profile, &mv, sigint)
+        })
+        .collect()
+}
+
+/// The clauses a list of operations exercises, each once, in order of appearance.
+pub fn clauses_of(ops: &[Op]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for op in ops {
+        for c in op.clauses() {
+            if !out.iter().any(|x| x == c) {
+                out.push(c.to_string());
+            }
+        }
+    }
+    out
+}

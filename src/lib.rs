@@ -1,0 +1,15 @@
+//! The conformance runner of flytectx: the port seam ([`port::Port`]), the
+//! ports that plug into it (the model in-process, external processes), the
+//! trace runner, random traces, shrinking, the golden corpus and the
+//! `flytectx` command line.
+//!
+//! The trace language itself, its driving rules and the model live in
+//! `flytectx-model`: they are part of the executable specification.
+
+pub mod conform;
+pub mod corpus;
+pub mod generate;
+pub mod port;
+pub mod process;
+pub mod run;
+pub mod shrink;

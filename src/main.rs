@@ -1,0 +1,248 @@
+//! `flytectx`: conformance verdicts for ports of flytekit's context stack.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use flytectx_conformance::conform::{conform, default_corpus, render, Plan, UsageError};
+use flytectx_conformance::corpus;
+use flytectx_conformance::port::{ModelAsPort, Port};
+use flytectx_conformance::process::ProcessPort;
+use flytectx_model::Profile;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "flytectx",
+    version,
+    about = "Conformance of ports of flytekit's FlyteContextManager to its executable specification"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Compat,
+    Isolated,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Compat => Profile::Compat,
+            ProfileArg::Isolated => Profile::Isolated,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a port against the model: the golden corpus, then random traces.
+    /// Exit 0: no divergence; 1: a divergence (shrunk and printed); 2: usage
+    /// error, invalid trace, or a port that failed the protocol.
+    Conform {
+        /// Shell command starting an external port (spec.md section 14).
+        /// Without it, the built-in port is checked.
+        #[arg(long)]
+        port: Option<String>,
+        #[arg(long, value_enum, default_value = "isolated")]
+        profile: ProfileArg,
+        /// How many random traces to run.
+        #[arg(long, default_value_t = 2000)]
+        traces: u32,
+        /// Seed of the random traces; printed in the report so a run can be repeated.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Most moves in one random trace.
+        #[arg(long, default_value_t = 40)]
+        max_len: usize,
+        /// Directory of golden traces.
+        #[arg(long, default_value = default_corpus().as_os_str())]
+        corpus: PathBuf,
+        /// Skip the corpus.
+        #[arg(long)]
+        no_corpus: bool,
+        /// Print the report as JSON on standard output.
+        #[arg(long)]
+        json: bool,
+        /// Per-operation time limit for an external port, in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        op_timeout_ms: u64,
+        /// Most candidate runs spent shrinking a divergence.
+        #[arg(long, default_value_t = 5_000)]
+        shrink_budget: u32,
+    },
+    /// Print random traces with the model's expected answers, as corpus files
+    /// (one after another), for replaying elsewhere.
+    Generate {
+        #[arg(long, value_enum, default_value = "isolated")]
+        profile: ProfileArg,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = 40)]
+        max_len: usize,
+    },
+    /// Fill in the `expect` fields of corpus files from the model.
+    Bless { files: Vec<PathBuf> },
+    /// Serve the model as an external port on stdin/stdout (the reference port).
+    ServeModel,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Conform {
+            port,
+            profile,
+            traces,
+            seed,
+            max_len,
+            corpus,
+            no_corpus,
+            json,
+            op_timeout_ms,
+            shrink_budget,
+        } => {
+            let profile: Profile = profile.into();
+            let seed = seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0)
+            });
+            let plan = Plan {
+                profile,
+                corpus: (!no_corpus).then_some(corpus),
+                traces,
+                seed,
+                max_len,
+                shrink_budget,
+            };
+            let mut port: Box<dyn Port> = match &port {
+                Some(cmd) => {
+                    let timeout = Duration::from_millis(op_timeout_ms);
+                    match ProcessPort::spawn(
+                        cmd,
+                        profile,
+                        timeout,
+                        timeout.max(Duration::from_secs(60)),
+                    ) {
+                        Ok(p) => Box::new(p),
+                        Err(f) => return finish_failure_at_start(cmd, profile, seed, f, json),
+                    }
+                }
+                None => Box::new(ModelAsPort::new(profile)),
+            };
+            let mut progress = |s: &str| eprintln!("flytectx conform: {s}");
+            match conform(port.as_mut(), &plan, &mut progress) {
+                Ok(report) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&report).expect("reports serialize")
+                        );
+                    } else {
+                        print!("{}", render(&report));
+                    }
+                    ExitCode::from(report.verdict.exit_code() as u8)
+                }
+                Err(e) => usage(e),
+            }
+        }
+        Command::Generate {
+            profile,
+            count,
+            seed,
+            max_len,
+        } => {
+            let profile: Profile = profile.into();
+            for (i, ops) in flytectx_conformance::generate::sample(profile, seed, max_len, count)
+                .into_iter()
+                .enumerate()
+            {
+                let exp = flytectx_conformance::run::expect(profile, &ops)
+                    .expect("generated traces are valid");
+                let answers: Vec<_> = exp.answers[1..].iter().map(|a| a.to_value()).collect();
+                let clauses = flytectx_conformance::generate::clauses_of(&exp.wire[1..]);
+                print!(
+                    "{}",
+                    corpus::render_file(
+                        &format!("random trace {i} of seed {seed}"),
+                        &[profile],
+                        &clauses,
+                        &exp.wire[1..],
+                        &answers
+                    )
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Bless { files } => {
+            for f in &files {
+                match corpus::bless(f) {
+                    Ok(n) => eprintln!("{}: {n} operations blessed", f.display()),
+                    Err(e) => return usage(e),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::ServeModel => {
+            let stdin = std::io::stdin();
+            match flytectx_model::serve::serve(
+                stdin.lock(),
+                std::io::stdout().lock(),
+                std::io::stderr(),
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("flytectx serve-model: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn usage(e: UsageError) -> ExitCode {
+    eprintln!("flytectx: {e}");
+    ExitCode::from(2)
+}
+
+/// A port that fails its hello still gets a report ([PROTO-4]).
+fn finish_failure_at_start(
+    cmd: &str,
+    profile: Profile,
+    seed: u64,
+    f: flytectx_conformance::port::PortFailure,
+    json: bool,
+) -> ExitCode {
+    use flytectx_conformance::conform::{PortFailureReport, Report, Verdict};
+    let report = Report {
+        port: cmd.to_string(),
+        profile,
+        seed,
+        corpus_traces: 0,
+        corpus_passed: 0,
+        random_traces_planned: 0,
+        random_traces_run: 0,
+        verdict: Verdict::PortFailure,
+        counterexample: None,
+        port_failure: Some(PortFailureReport {
+            failure: f,
+            during: "start-up (hello)".to_string(),
+            trace: Vec::new(),
+        }),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
+    } else {
+        print!("{}", render(&report));
+    }
+    ExitCode::from(2)
+}

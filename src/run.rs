@@ -1,0 +1,97 @@
+//! Running one trace: the model says what to send and what to expect
+//! ([RUN-1]..[RUN-4]); the port under test answers; the first difference is
+//! a divergence.
+
+use crate::port::{Port, PortFailure};
+use flytectx_model::port::TraceError;
+use flytectx_model::unwind::{drive, DrivenStep, Outcome};
+use flytectx_model::{Answer, ModelPort, Op, Profile};
+use serde::Serialize;
+
+/// What the model makes of a trace: what to send and what to expect.
+#[derive(Clone, Debug)]
+pub struct Expected {
+    /// Every operation of the trace as written, with its outcome.
+    pub steps: Vec<DrivenStep>,
+    /// The wire form ([RUN-4]), starting with `reset` ([PROTO-3]).
+    pub wire: Vec<Op>,
+    /// The model's answer to each wire operation.
+    pub answers: Vec<Answer>,
+    /// For each wire operation after `reset`, the index of its operation in the trace.
+    pub source_of: Vec<usize>,
+}
+
+/// A trace the model refuses ([TRACE-7]), at operation `index`.
+#[derive(Clone, Debug)]
+pub struct InvalidTrace {
+    pub index: usize,
+    pub error: TraceError,
+}
+
+/// Drive `ops` through the model of `profile`.
+pub fn expect(profile: Profile, ops: &[Op]) -> Result<Expected, InvalidTrace> {
+    let mut model = ModelPort::new(profile);
+    let reset_answer = model.apply(&Op::Reset).expect("reset names nothing");
+    // `drive` stops at the operation the model refuses; its index is the
+    // number of steps driven before it.
+    let steps = drive(ops, |op| model.apply(op)).map_err(|(steps, error)| InvalidTrace {
+        index: steps.len(),
+        error,
+    })?;
+    let mut wire = vec![Op::Reset];
+    let mut answers = vec![reset_answer];
+    let mut source_of = Vec::new();
+    for s in &steps {
+        if let (Some(sent), Outcome::Answered(a)) = (&s.sent, &s.outcome) {
+            wire.push(sent.clone());
+            answers.push(a.clone());
+            source_of.push(s.index);
+        }
+    }
+    Ok(Expected {
+        steps,
+        wire,
+        answers,
+        source_of,
+    })
+}
+
+/// The first answer that differs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Divergence {
+    /// Index in the wire form, counting the leading `reset` as 0.
+    pub wire_index: usize,
+    pub op: serde_json::Value,
+    pub expected: serde_json::Value,
+    pub actual: serde_json::Value,
+    /// Clauses exercised by the differing operation, then by the rest of the trace.
+    pub clauses: Vec<String>,
+}
+
+/// Compare a port's answers with the expected ones, operation by operation.
+pub fn compare(wire: &[Op], expected: &[Answer], actual: &[Answer]) -> Option<Divergence> {
+    let i = expected.iter().zip(actual).position(|(e, a)| e != a)?;
+    let mut clauses: Vec<String> = wire[i].clauses().into_iter().map(String::from).collect();
+    for c in crate::generate::clauses_of(wire) {
+        if !clauses.contains(&c) {
+            clauses.push(c);
+        }
+    }
+    Some(Divergence {
+        wire_index: i,
+        op: serde_json::to_value(&wire[i]).expect("ops serialize"),
+        expected: expected[i].to_value(),
+        actual: actual[i].to_value(),
+        clauses,
+    })
+}
+
+/// Run `wire` on `port` and compare with `expected`.
+pub fn check(
+    port: &mut dyn Port,
+    wire: &[Op],
+    expected: &[Answer],
+) -> Result<Option<Divergence>, PortFailure> {
+    let actual = port.run(wire)?;
+    Ok(compare(wire, expected, &actual))
+}

@@ -1,0 +1,96 @@
+//! The golden corpus is data; these tests hold it to the model and the spec.
+
+use flytectx_conformance::corpus::load_dir;
+use flytectx_conformance::run::expect;
+use flytectx_model::unwind::is_wire_form;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn corpus() -> Vec<flytectx_conformance::corpus::CorpusTrace> {
+    load_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("conformance/corpus")
+            .as_path(),
+    )
+    .expect("the corpus loads")
+}
+
+#[test]
+fn the_model_gives_every_expected_answer_of_the_corpus() {
+    let traces = corpus();
+    assert!(traces.len() >= 20, "the corpus has {} traces", traces.len());
+    for t in &traces {
+        for &profile in &t.file.header.profiles {
+            let exp = expect(profile, &t.file.ops)
+                .unwrap_or_else(|e| panic!("{}: {}", t.path.display(), e.error));
+            // [TRACE-8]: corpus files are in wire form.
+            assert!(
+                is_wire_form(&t.file.ops, &exp.steps),
+                "{} is not in wire form",
+                t.path.display()
+            );
+            for (i, (want, got)) in t.expected.iter().zip(&exp.answers[1..]).enumerate() {
+                assert_eq!(
+                    want,
+                    got,
+                    "{} line {} ({profile})",
+                    t.path.display(),
+                    t.file.lines[i]
+                );
+            }
+        }
+    }
+}
+
+fn spec_clauses() -> BTreeSet<String> {
+    let spec =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spec.md")).unwrap();
+    spec.lines()
+        .filter_map(|l| l.strip_prefix('['))
+        .filter_map(|l| l.split_once(']'))
+        .map(|(id, _)| id.to_string())
+        .filter(|id| {
+            id.contains('-')
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        })
+        .collect()
+}
+
+#[test]
+fn every_clause_the_corpus_names_exists_and_every_trace_names_one() {
+    let clauses = spec_clauses();
+    assert!(clauses.len() > 80, "{} clauses found", clauses.len());
+    for t in corpus() {
+        assert!(
+            !t.file.header.clauses.is_empty(),
+            "{} names no clause",
+            t.path.display()
+        );
+        for c in &t.file.header.clauses {
+            assert!(
+                clauses.contains(c),
+                "{} names {c}, which spec.md does not define",
+                t.path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_clause_is_cited_in_the_model() {
+    let mut model_text = String::new();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("model/src")).unwrap()
+    {
+        model_text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let missing: Vec<_> = spec_clauses()
+        .into_iter()
+        .filter(|c| !model_text.contains(&format!("[{c}]")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "clauses no model rule cites: {missing:?}"
+    );
+}
