@@ -56,11 +56,44 @@ pub fn load_file(path: &Path) -> Result<CorpusTrace, UsageError> {
         })?;
         expected.push(a);
     }
+    // [TRACE-7]: a trace naming what no answer named is refused before any port sees it.
+    for &profile in &file.header.profiles {
+        if let Err(e) = expect(profile, &file.ops) {
+            return Err(UsageError::Corpus(
+                path.to_path_buf(),
+                invalid_at(&bytes, file.lines[e.index], &e, profile),
+            ));
+        }
+    }
     Ok(CorpusTrace {
         path: path.to_path_buf(),
         file,
         expected,
     })
+}
+
+/// Where in the file a refused name is: its line, and the column of the name.
+pub fn invalid_at(
+    bytes: &[u8],
+    line: usize,
+    e: &crate::run::InvalidTrace,
+    profile: Profile,
+) -> DecodeError {
+    let text = bytes
+        .split(|&b| b == b'\n')
+        .nth(line - 1)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let quoted = format!("\"{}\"", e.error.name);
+    let column = text
+        .find(&quoted)
+        .map(|b| flytectx_model::trace::char_column(&text, b))
+        .unwrap_or(1);
+    DecodeError {
+        line,
+        column,
+        message: format!("{} (in the {profile} profile)", e.error),
+    }
 }
 
 /// Every `*.jsonl` file of `dir`, in name order.

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""A port that behaves, then misbehaves: for testing the runner ([PROTO-4]).
+
+Usage: hostile.py MODE [AFTER]
+
+It relays requests to the reference port (`$FLYTECTX_BIN serve-model`) and
+relays its answers back, until request number AFTER (counting the hello as 0),
+where MODE decides what goes wrong:
+
+  crash        exit with status 3 instead of answering
+  hang         stop answering, stay alive
+  garbage      answer with a line that is not JSON
+  not-answer   answer with JSON that is not {"ok": ...} or {"err": ...}
+  not-utf8     answer with bytes that are not UTF-8
+  double       answer twice
+  skip         do not answer this one request, answer the later ones
+  close        close standard output and keep running
+  stderr-flood write 2 MB to standard error before every answer (never fails)
+  bad-version  answer the hello with protocol version 99
+  no-hello     answer the hello like an operation
+  unsupported  answer the hello with unsupported_profile
+  bad-exit     behave, but exit with status 5 when standard input closes
+  slow-exit    behave, but do not exit when standard input closes
+"""
+import os
+import subprocess
+import sys
+import time
+
+mode = sys.argv[1]
+after = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+model = subprocess.Popen([os.environ["FLYTECTX_BIN"], "serve-model"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+out = sys.stdout.buffer
+
+
+def write(data):
+    out.write(data)
+    out.flush()
+
+
+for n, line in enumerate(sys.stdin.buffer):
+    model.stdin.write(line)
+    model.stdin.flush()
+    answer = model.stdout.readline()
+    if mode == "stderr-flood":
+        sys.stderr.write(("x" * 1023 + "\n") * 2048)
+        sys.stderr.flush()
+    if n == 0:
+        if mode == "bad-version":
+            answer = answer.replace(b'"version":1', b'"version":99')
+        elif mode == "no-hello":
+            answer = b'{"ok":null}\n'
+        elif mode == "unsupported":
+            answer = b'{"err":"unsupported_profile"}\n'
+    if n == after:
+        if mode == "crash":
+            sys.exit(3)
+        if mode == "hang":
+            while True:
+                time.sleep(60)
+        if mode == "garbage":
+            answer = b"banana\n"
+        if mode == "not-answer":
+            answer = b'{"answer":42}\n'
+        if mode == "not-utf8":
+            answer = b'{"ok":"\xff\xfe"}\n'
+        if mode == "double":
+            write(answer)
+        if mode == "skip":
+            continue
+        if mode == "close":
+            os.close(1)
+            while True:
+                time.sleep(60)
+    write(answer)
+
+if mode == "bad-exit":
+    sys.exit(5)
+if mode == "slow-exit":
+    while True:
+        time.sleep(60)
