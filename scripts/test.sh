@@ -20,8 +20,8 @@ cargo run --release --quiet -- conform \
 step "conformance: a deliberately broken flytekit must be caught"
 scripts/mutant-flytekit.sh
 
-step "conformance: the built-in port (isolated profile)"
-cargo run --release --quiet -- conform --profile isolated --traces 2000 --seed 20261124
+step "conformance: the implementation (impl/) against the model (isolated profile)"
+cargo run --release --quiet -- conform --profile isolated --traces 5000 --seed 20261124
 
 echo
 echo "all checks passed"

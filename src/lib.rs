@@ -9,6 +9,7 @@
 pub mod conform;
 pub mod corpus;
 pub mod generate;
+pub mod impl_port;
 pub mod port;
 pub mod process;
 pub mod run;

@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use flytectx_conformance::conform::{conform, default_corpus, render, Plan, UsageError};
 use flytectx_conformance::corpus;
-use flytectx_conformance::port::{ModelAsPort, Port};
+use flytectx_conformance::impl_port::ImplPort;
+use flytectx_conformance::port::Port;
 use flytectx_conformance::process::ProcessPort;
 use flytectx_model::Profile;
 use std::path::PathBuf;
@@ -43,7 +44,7 @@ enum Command {
     /// error, invalid trace, or a port that failed the protocol.
     Conform {
         /// Shell command starting an external port (spec.md section 14).
-        /// Without it, the built-in port is checked.
+        /// Without it, the built-in implementation (the `flytectx` crate) is checked.
         #[arg(long)]
         port: Option<String>,
         #[arg(long, value_enum, default_value = "isolated")]
@@ -134,7 +135,15 @@ fn main() -> ExitCode {
                         Err(f) => return finish_failure_at_start(cmd, profile, seed, f, json),
                     }
                 }
-                None => Box::new(ModelAsPort::new(profile)),
+                // [PROF-2]: the implementation is the isolated profile.
+                None if profile == Profile::Isolated => Box::new(ImplPort::new()),
+                None => {
+                    return usage(UsageError::Other(
+                        "the built-in implementation implements the isolated profile only; \
+                         give --port for another port, or --profile isolated"
+                            .to_string(),
+                    ))
+                }
             };
             let mut progress = |s: &str| eprintln!("flytectx conform: {s}");
             match conform(port.as_mut(), &plan, &mut progress) {

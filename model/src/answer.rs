@@ -230,15 +230,20 @@ impl<K: Copy + Eq + Hash> Numbering<K> {
     }
 }
 
-/// The names given so far in one trace, per kind ([OBS-4]).
-pub struct Namer<V: ObjectView> {
-    pub contexts: Numbering<V::Ctx>,
-    pub exec_states: Numbering<V::Es>,
-    pub comp_states: Numbering<V::Cs>,
-    pub opaques: Numbering<V::Opaque>,
+/// The names given so far in one trace, per kind ([OBS-4]), keyed by a
+/// port's own identities: `C`, `E`, `S`, `O` for contexts, execution states,
+/// compilation states and opaque values. Summaries read the objects through
+/// an [`ObjectView`] with those keys.
+pub struct Namer<C, E, S, O> {
+    pub contexts: Numbering<C>,
+    pub exec_states: Numbering<E>,
+    pub comp_states: Numbering<S>,
+    pub opaques: Numbering<O>,
 }
 
-impl<V: ObjectView> Default for Namer<V> {
+impl<C: Copy + Eq + Hash, E: Copy + Eq + Hash, S: Copy + Eq + Hash, O: Copy + Eq + Hash> Default
+    for Namer<C, E, S, O>
+{
     fn default() -> Self {
         Namer {
             contexts: Numbering::default(),
@@ -249,16 +254,22 @@ impl<V: ObjectView> Default for Namer<V> {
     }
 }
 
-impl<V: ObjectView> Namer<V> {
+impl<C: Copy + Eq + Hash, E: Copy + Eq + Hash, S: Copy + Eq + Hash, O: Copy + Eq + Hash>
+    Namer<C, E, S, O>
+{
     /// [OBS-5], [OBS-4]
-    pub fn opaque(&mut self, view: &V, o: V::Opaque) -> OpaqueName {
+    pub fn opaque<V: ObjectView<Opaque = O>>(&mut self, view: &V, o: O) -> OpaqueName {
         view.fixed_name(o)
             .unwrap_or_else(|| OpaqueName::Numbered(self.opaques.number(o)))
     }
 
     /// [OBS-2], numbering in field order ([OBS-4]): the context's own id, then
     /// its compilation state, its execution state, then the five slots.
-    pub fn context(&mut self, view: &V, c: V::Ctx) -> ContextSummary {
+    pub fn context<V: ObjectView<Ctx = C, Es = E, Cs = S, Opaque = O>>(
+        &mut self,
+        view: &V,
+        c: C,
+    ) -> ContextSummary {
         let id = CtxName(self.contexts.number(c));
         let v = view.context(c);
         let compilation_state = v.compilation_state.map(|s| self.compilation_state(view, s));
@@ -281,7 +292,11 @@ impl<V: ObjectView> Namer<V> {
     }
 
     /// [OBS-3]
-    pub fn execution_state(&mut self, view: &V, e: V::Es) -> EsSummary {
+    pub fn execution_state<V: ObjectView<Es = E, Opaque = O>>(
+        &mut self,
+        view: &V,
+        e: E,
+    ) -> EsSummary {
         let id = EsName(self.exec_states.number(e));
         let v = view.execution_state(e);
         EsSummary {
@@ -295,7 +310,11 @@ impl<V: ObjectView> Namer<V> {
     }
 
     /// [OBS-3]
-    pub fn compilation_state(&mut self, view: &V, s: V::Cs) -> CsSummary {
+    pub fn compilation_state<V: ObjectView<Cs = S, Opaque = O>>(
+        &mut self,
+        view: &V,
+        s: S,
+    ) -> CsSummary {
         let id = CsName(self.comp_states.number(s));
         let v = view.compilation_state(s);
         CsSummary {

@@ -105,7 +105,7 @@ pub struct UsableNames {
 /// A [`Model`] with the names its answers have given.
 pub struct ModelPort {
     model: Model,
-    names: Namer<Model>,
+    names: Namer<CtxId, EsId, CsId, OpaqueId>,
 }
 
 impl ModelPort {

@@ -1025,7 +1025,7 @@ mod tests {
         };
         let exit = Op::WithExit { raise: None };
         assert!(check_structure(&[enter.clone(), exit.clone()], &[2, 3]).is_ok());
-        let e = check_structure(&[exit.clone()], &[4]).unwrap_err();
+        let e = check_structure(std::slice::from_ref(&exit), &[4]).unwrap_err();
         assert_eq!(e.line, 4);
         let e = check_structure(&[Op::ThreadBegin, exit.clone()], &[2, 3]).unwrap_err();
         assert!(
