@@ -371,12 +371,18 @@ impl Model {
     /// [`Model::with_exit`].
     #[track_caller]
     pub fn with_enter(&mut self, builder: &Builder) -> CtxId {
-        let ctx = self.build(builder);
-        // [WITH-6], [ORIG-2]: the origin is the code that entered the scope.
-        self.push_context(ctx, Some(Origin::caller()));
-        let mark = self.size();
+        let (ctx, mark) = self.enter_scope(builder, Origin::caller());
         self.unit_mut().marks.push(mark);
         ctx
+    }
+
+    /// [WITH-1] for a scope the caller keeps track of: the new context and
+    /// its mark, to give to [`Model::exit_scope`].
+    pub fn enter_scope(&mut self, builder: &Builder, origin: Origin) -> (CtxId, usize) {
+        let ctx = self.build(builder);
+        // [WITH-6], [ORIG-2]: the origin is the code that entered the scope.
+        self.push_context(ctx, Some(origin));
+        (ctx, self.size())
     }
 
     /// [WITH-2]..[WITH-5]: leave the innermost open scope of the active unit,
@@ -390,6 +396,13 @@ impl Model {
             .marks
             .pop()
             .expect("with_exit with no open scope");
+        self.exit_scope(mark, raised)
+    }
+
+    /// [WITH-2]..[WITH-5] for a scope whose mark is `mark`, whether or not it
+    /// is the innermost: leaving scopes out of order is what guards of a
+    /// Rust API allow, and the rule is the same.
+    pub fn exit_scope(&mut self, mark: usize, raised: Option<Failure>) -> Result<(), Failure> {
         // [WITH-2], [WITH-5]: compare with whatever stack the unit has now.
         // [WITH-3]: below the mark, nothing is popped.
         while self.size() >= mark {

@@ -1,0 +1,248 @@
+//! The Rust API where the spec leaves room to misuse it: each case does what
+//! spec.md says, or fails with a typed error; nothing panics.
+
+use flytectx::{ContextManager, Error, PopError, ScopeError};
+use std::panic::Location;
+
+#[test]
+fn origins_are_the_callers_and_belong_to_the_object() {
+    let root = flytectx::current_context();
+    // [ORIG-3]: the root records where the initialization came from.
+    assert_eq!(root.origin().unwrap().unwrap().file(), file!());
+    let c = root.new_builder().unwrap().build();
+    assert_eq!(c.origin(), None, "no origin before the first push");
+    let first = line!() + 1;
+    flytectx::push_context(&c).unwrap();
+    assert_eq!(
+        c.origin().unwrap().line(),
+        first,
+        "[PUSH-3], [ORIG-1]: the caller of push_context"
+    );
+    let second = line!() + 1;
+    flytectx::push_context(&c).unwrap();
+    assert_eq!(
+        c.origin().unwrap().line(),
+        second,
+        "[ORIG-1]: the second push wins"
+    );
+    let given = Location::caller();
+    flytectx::push_context_from(&c, given).unwrap();
+    assert_eq!(
+        c.origin(),
+        Some(given),
+        "[ORIG-1]: an origin passed in is kept"
+    );
+    for _ in 0..3 {
+        flytectx::pop_context().unwrap();
+    }
+    let scoped = line!() + 1;
+    let level = flytectx::with_context(root.new_builder().unwrap(), |ctx| {
+        Ok::<_, ()>(ctx.origin().unwrap().unwrap().line())
+    })
+    .unwrap();
+    assert_eq!(
+        level, scoped,
+        "[WITH-6], [ORIG-2]: with_context records the code that entered the scope"
+    );
+    let here = flytectx::get_origin_stackframe();
+    assert_eq!(here.line(), line!() - 1, "[ORIG-4]");
+}
+
+#[test]
+fn stale_handles_are_detected_not_followed() {
+    let mut m = ContextManager::new().unwrap();
+    let root = m.current_context();
+    let c = root.new_builder().unwrap().build();
+    let weak = c.weak();
+    m.push_context(weak).unwrap();
+    drop(c);
+    assert_eq!(weak.level(), Ok(2), "alive while on the stack");
+    drop(m.pop_context().unwrap());
+    assert_eq!(weak.level(), Err(Error::Stale));
+    assert_eq!(weak.upgrade().err(), Some(Error::Stale));
+    assert!(weak.new_builder().is_err());
+    assert_eq!(m.push_context(weak), Err(Error::Stale));
+    assert_eq!(m.size(), 1, "a refused push changes nothing");
+    // A new object in the freed slot is not reachable through the old handle.
+    let other = root.new_builder().unwrap().build();
+    assert!(!weak.is_alive() && other.level() == 2);
+}
+
+#[test]
+fn popping_past_the_root_gives_typed_errors() {
+    let mut m = ContextManager::new().unwrap();
+    let root = m.current_context();
+    match m.pop_context() {
+        // [POP-2]: the root is handed back, and the stack is empty.
+        Err(PopError::PoppedRoot(c)) => assert_eq!(c, root),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.size(), 0);
+    assert_eq!(m.pop_context(), Err(PopError::Empty), "[POP-3]");
+    assert_eq!(m.size(), 0);
+    assert_ne!(m.current_context(), root, "[CUR-2]: a new root");
+}
+
+#[test]
+fn guards_dropped_out_of_order_follow_the_marks() {
+    flytectx::initialize();
+    let root = flytectx::current_context();
+    let outer = flytectx::enter_context(root.new_builder().unwrap());
+    let inner = flytectx::enter_context(outer.context().new_builder().unwrap());
+    let inner_ctx = inner.context();
+    assert_eq!(flytectx::size(), 3);
+    // Leaving the outer scope first pops both ([WITH-2]) ...
+    drop(outer);
+    assert_eq!(flytectx::size(), 1);
+    assert_eq!(
+        inner_ctx.level(),
+        Err(Error::Stale),
+        "the inner context was freed with its entry"
+    );
+    // ... and the inner one then finds the stack below its mark ([WITH-3]).
+    assert_eq!(inner.exit(), Ok(()));
+    assert_eq!(flytectx::size(), 1);
+    assert_eq!(flytectx::current_context(), root);
+}
+
+#[test]
+fn a_scope_entered_on_an_empty_stack_fails_its_cleanup_with_the_root() {
+    let mut m = ContextManager::new().unwrap();
+    let root = m.current_context();
+    // Keep the popped root: dropped, it would be freed and `root` stale.
+    let _popped = m.pop_context();
+    let r = m.with_context(root.new_builder().unwrap(), |_, _| Err::<(), _>("body"));
+    // [WITH-4]: the cleanup's error replaces the body's.
+    assert!(
+        matches!(r, Err(ScopeError::Cleanup(PopError::PoppedRoot(_)))),
+        "{r:?}"
+    );
+    assert_eq!(m.size(), 0);
+    let mut m = ContextManager::new().unwrap();
+    let root = m.current_context();
+    let r = m.with_context(root.new_builder().unwrap(), |m, _| {
+        m.push_context(root).unwrap();
+        Err::<(), _>("body")
+    });
+    assert_eq!(r, Err(ScopeError::Body("body")));
+    assert_eq!(m.size(), 1);
+}
+
+#[test]
+fn a_panic_in_a_scope_on_another_thread_cleans_up_that_thread_only() {
+    flytectx::initialize();
+    let main_root = flytectx::current_context();
+    let handle = std::thread::spawn(|| {
+        let root = flytectx::current_context();
+        let extra = root.new_builder().unwrap().build();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = flytectx::enter_context(root.new_builder().unwrap());
+            flytectx::push_context(&extra).unwrap();
+            assert_eq!(flytectx::size(), 3);
+            panic!("in the body");
+        }));
+        assert!(result.is_err());
+        // Unwinding left the scope: its leak was cleaned up too.
+        flytectx::size()
+    });
+    assert_eq!(handle.join().unwrap(), 1);
+    assert_eq!(
+        flytectx::current_context(),
+        main_root,
+        "[THR-3]: the main thread's stack was never touched"
+    );
+    // A thread that panics outright does not disturb this one either.
+    let r = std::thread::spawn(|| {
+        let _g = flytectx::enter_context(flytectx::current_context().new_builder().unwrap());
+        panic!("uncaught");
+    })
+    .join();
+    assert!(r.is_err());
+    assert_eq!(flytectx::size(), 1);
+}
+
+#[test]
+fn tasks_fork_a_copy_of_the_stack() {
+    flytectx::initialize();
+    let root = flytectx::current_context();
+    let mut task = flytectx::fork().unwrap();
+    assert_eq!(task.current_context(), root, "[TASK-2]: the same entries");
+    task.push_context(root).unwrap();
+    assert_eq!((task.size(), flytectx::size()), (2, 1));
+    task.initialize();
+    assert_ne!(task.current_context(), root, "[TASK-3]");
+    assert_eq!(flytectx::current_context(), root);
+}
+
+#[test]
+fn builders_follow_the_states_rules() {
+    let root = flytectx::current_context();
+    let es = flytectx::ExecutionState::new(
+        "w",
+        Some(flytectx::Mode::LocalWorkflowExecution),
+        None,
+        None,
+        None,
+    )
+    .unwrap();
+    let b = root
+        .new_builder()
+        .unwrap()
+        .with_execution_state(Some(&es))
+        .enter_conditional_section();
+    let first = b.execution_state().unwrap();
+    assert_ne!(first, es, "[COND-3]");
+    assert_eq!(
+        first.branch_eval_mode(),
+        Some(flytectx::BranchEvalMode::BranchSkipped)
+    );
+    first.take_branch();
+    let b = b.enter_conditional_section();
+    assert_eq!(b.execution_state().unwrap(), first, "[COND-5]");
+    let c = b.build();
+    assert_eq!((c.level(), c.in_a_condition()), (2, true));
+    assert_eq!(
+        flytectx::ExecutionState::new("", None, None, None, None).err(),
+        Some(Error::InvalidWorkingDir),
+        "[ES-1]"
+    );
+    let bare = flytectx::Context::new(None).unwrap();
+    assert_eq!(
+        bare.new_execution_state(None).err(),
+        Some(Error::NoSandboxDir),
+        "[ES-8]"
+    );
+    assert_eq!(
+        root.upgrade()
+            .unwrap()
+            .new_execution_state(None)
+            .unwrap()
+            .working_dir()
+            .as_ref(),
+        flytectx::LocalFileAccess::default_sandbox()
+            .local_sandbox_dir
+            .to_str()
+            .unwrap()
+    );
+}
+
+#[test]
+fn a_signal_handler_may_use_the_context_stack() {
+    // Handlers run on a thread of their own ([SIG-4]); running them here the
+    // way that thread does shows they may use the stack, re-entrantly too.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    flytectx::add_signal_handler(move |signum| {
+        let level =
+            flytectx::with_context(flytectx::current_context().new_builder().unwrap(), |c| {
+                c.level()
+            })
+            .unwrap();
+        let _ = tx.lock().unwrap().send((signum, level, flytectx::size()));
+    });
+    std::thread::spawn(|| flytectx::signals::run_signal_handlers(flytectx::signals::SIGINT))
+        .join()
+        .unwrap();
+    let got: Vec<_> = rx.try_iter().collect();
+    assert!(got.contains(&(2, 2, 1)), "{got:?}");
+}
