@@ -17,6 +17,7 @@ use proptest::prelude::*;
 
 /// A builder step with selectors.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum StepMove {
     Cond,
     NewCs,
@@ -27,6 +28,7 @@ pub enum StepMove {
 
 /// One move: an operation with selectors for its arguments.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Move {
     Initialize,
     Current,

@@ -1,0 +1,84 @@
+//! The implementation against the model, on traces made from raw bytes.
+//!
+//! The bytes decode into moves; `concretize` turns any list of moves into a
+//! valid isolated-profile trace, so every input is a trace and libFuzzer's
+//! mutations never waste time on invalid ones. The model's answers are the
+//! expectation; any difference, or the implementation failing the port
+//! protocol (e.g. panicking), is a crash.
+
+#![no_main]
+
+use flytectx_conformance::generate::{concretize, Move};
+use flytectx_conformance::impl_port::ImplPort;
+use flytectx_conformance::port::Port;
+use flytectx_conformance::run::{compare, expect};
+use flytectx_model::{Op, Profile};
+use libfuzzer_sys::fuzz_target;
+
+/// Bounds on a trace, so that one input stays a few milliseconds at most.
+const MAX_MOVES: usize = 64;
+const MAX_STEPS: usize = 8;
+
+/// The wire ops, numbered, with a marker on the one that went wrong.
+fn listing(wire: &[Op], mark: Option<usize>) -> String {
+    wire.iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let m = if Some(i) == mark { "=>" } else { "  " };
+            format!("{m} {i:3} {}\n", op.to_line())
+        })
+        .collect()
+}
+
+fuzz_target!(|input: (Vec<Move>, bool)| {
+    let (mut moves, sigint) = input;
+    moves.truncate(MAX_MOVES);
+    for m in &mut moves {
+        if let Move::Build(_, steps) | Move::WithOpen(_, steps) = m {
+            steps.truncate(MAX_STEPS);
+        }
+    }
+
+    let ops = concretize(Profile::Isolated, &moves, sigint);
+    let expected = match expect(Profile::Isolated, &ops) {
+        Ok(e) => e,
+        // concretize promises a valid trace; the model refusing one is a bug
+        // on the conformance side, worth a crash too.
+        Err(invalid) => panic!(
+            "the model refused the concretized trace at op {}: {}\n{}",
+            invalid.index,
+            invalid.error,
+            listing(&ops, Some(invalid.index)),
+        ),
+    };
+
+    let mut port = ImplPort::new();
+    let actual = match port.run(&expected.wire) {
+        Ok(a) => a,
+        Err(failure) => panic!(
+            "the implementation failed the port protocol: {failure}\n\
+             answered before it: {}\nwire trace:\n{}",
+            failure.answered.len(),
+            listing(&expected.wire, Some(failure.answered.len())),
+        ),
+    };
+    if actual.len() != expected.answers.len() {
+        panic!(
+            "the implementation gave {} answers for {} ops\nwire trace:\n{}",
+            actual.len(),
+            expected.answers.len(),
+            listing(&expected.wire, None),
+        );
+    }
+    if let Some(d) = compare(&expected.wire, &expected.answers, &actual) {
+        panic!(
+            "divergence at wire op {}: {}\n  expected: {}\n  actual:   {}\n  clauses:  {}\nwire trace:\n{}",
+            d.wire_index,
+            d.op,
+            d.expected,
+            d.actual,
+            d.clauses.join(", "),
+            listing(&expected.wire, Some(d.wire_index)),
+        );
+    }
+});
