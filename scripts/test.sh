@@ -9,8 +9,11 @@ step "python: the pinned flytekit environment"
 python=$(scripts/python-env.sh)
 "$python" -c 'import flytekit; print("flytekit", flytekit.__version__)'
 
-step "cargo test: model, runner, corpus"
+step "cargo test: model, implementation, runner, corpus, snapshots, property tests"
 cargo test --workspace --release
+
+step "spec coverage: every clause has a model rule and a test or golden trace"
+cargo run --release --quiet -- coverage --check | tail -n 1
 
 step "conformance: real flytekit 1.16.10 against the model (compat profile)"
 cargo run --release --quiet -- conform \
@@ -22,6 +25,12 @@ scripts/mutant-flytekit.sh
 
 step "conformance: the implementation (impl/) against the model (isolated profile)"
 cargo run --release --quiet -- conform --profile isolated --traces 5000 --seed 20261124
+
+step "fuzz smoke: both cargo-fuzz targets, briefly"
+scripts/fuzz-smoke.sh
+
+step "performance gate: instruction counts against benches/gate-baseline.json"
+scripts/bench-gate.sh
 
 echo
 echo "all checks passed"

@@ -8,6 +8,7 @@
 
 pub mod conform;
 pub mod corpus;
+pub mod coverage;
 pub mod generate;
 pub mod impl_port;
 pub mod port;

@@ -88,6 +88,14 @@ enum Command {
     },
     /// Fill in the `expect` fields of corpus files from the model.
     Bless { files: Vec<PathBuf> },
+    /// For every clause of spec.md: its model rule, tests, corpus traces, and
+    /// whether the flytekit run covers it. With --check, exit 1 on any gap.
+    Coverage {
+        #[arg(long)]
+        check: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the model as an external port on stdin/stdout (the reference port).
     ServeModel,
 }
@@ -195,6 +203,28 @@ fn main() -> ExitCode {
                     Ok(n) => eprintln!("{}: {n} operations blessed", f.display()),
                     Err(e) => return usage(e),
                 }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Coverage { check, json } => {
+            let rows = match flytectx_conformance::coverage::coverage(std::path::Path::new(".")) {
+                Ok(r) => r,
+                Err(e) => return usage(UsageError::Other(format!("reading the repository: {e}"))),
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("rows serialize")
+                );
+            } else {
+                print!("{}", flytectx_conformance::coverage::render(&rows));
+            }
+            let gaps: Vec<_> = rows.iter().filter(|r| !r.gaps().is_empty()).collect();
+            if check && !gaps.is_empty() {
+                for g in gaps {
+                    eprintln!("flytectx coverage: {}: {}", g.id, g.gaps().join("; "));
+                }
+                return ExitCode::from(1);
             }
             ExitCode::SUCCESS
         }

@@ -45,16 +45,8 @@ fn the_model_gives_every_expected_answer_of_the_corpus() {
 fn spec_clauses() -> BTreeSet<String> {
     let spec =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spec.md")).unwrap();
-    spec.lines()
-        .filter_map(|l| l.strip_prefix('['))
-        .filter_map(|l| l.split_once(']'))
-        .map(|(id, _)| id.to_string())
-        .filter(|id| {
-            id.contains('-')
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-        })
+    flytectx_conformance::coverage::spec_clauses(&spec)
+        .into_iter()
         .collect()
 }
 
@@ -93,4 +85,18 @@ fn every_clause_is_cited_in_the_model() {
         missing.is_empty(),
         "clauses no model rule cites: {missing:?}"
     );
+}
+
+#[test]
+fn every_clause_has_a_model_rule_and_a_test_or_trace() {
+    // The coverage report's check, as a test: `flytectx coverage --check`.
+    let rows =
+        flytectx_conformance::coverage::coverage(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert_eq!(rows.len(), spec_clauses().len());
+    let gaps: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.gaps().is_empty())
+        .map(|r| format!("{}: {}", r.id, r.gaps().join("; ")))
+        .collect();
+    assert!(gaps.is_empty(), "{gaps:#?}");
 }

@@ -60,6 +60,7 @@ fn the_reference_port_passes_over_the_protocol() {
     assert!(report["corpus_passed"].as_u64().unwrap() >= 20);
 }
 
+/// [PROTO-4]: exiting early, garbage, a wrong hello, a hang: each its own verdict.
 #[test]
 fn each_misbehaviour_gets_its_own_verdict_and_the_partial_report_is_kept() {
     // (mode, request at which it misbehaves, expected failure kind)

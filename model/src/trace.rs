@@ -932,6 +932,7 @@ mod tests {
         decode_op_line(line, 7, false).map(|(op, _)| op)
     }
 
+    /// [TRACE-2], [TRACE-3]: every operation and step has one line form.
     #[test]
     fn every_operation_survives_a_round_trip_through_its_line() {
         let ops = vec![
@@ -1007,7 +1008,7 @@ mod tests {
         assert!(e.column >= 11, "{e}");
 
         let e = decode(r#"{"op":"new_es","working_dir":"../x","mode":null,"engine_dir":null,"branch_eval_mode":null,"user_space_params":null}"#).unwrap_err();
-        assert!(e.message.contains("directory name"), "{e}");
+        assert!(e.message.contains("directory name"), "[TRACE-4]: {e}");
     }
 
     #[test]
@@ -1017,6 +1018,7 @@ mod tests {
         assert_eq!(e.column, 38, "{e}");
     }
 
+    /// [TRACE-5], [TRACE-6]
     #[test]
     fn structure_rules_are_enforced_with_line_numbers() {
         let enter = Op::WithEnter {
@@ -1041,6 +1043,7 @@ mod tests {
         assert!(e.message.contains("never closed") && e.line == 9, "{e}");
     }
 
+    /// [TRACE-1] (a header first), [TRACE-9]
     #[test]
     fn a_file_with_invalid_utf8_names_the_line_and_column() {
         let mut bytes =
