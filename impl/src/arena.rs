@@ -70,6 +70,7 @@ impl<T> Default for Arena<T> {
 
 impl<T> Arena<T> {
     /// Store `value` with one owner.
+    #[inline]
     pub(crate) fn insert(&mut self, value: T) -> Handle {
         self.live += 1;
         if self.free_head != END {
@@ -103,6 +104,7 @@ impl<T> Arena<T> {
         Handle { index, generation }
     }
 
+    #[inline]
     pub(crate) fn get(&self, h: Handle) -> Option<&T> {
         match self.slots.get(h.index as usize)? {
             Slot::Occupied {
@@ -112,6 +114,7 @@ impl<T> Arena<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
         match self.slots.get_mut(h.index as usize)? {
             Slot::Occupied {
@@ -122,6 +125,7 @@ impl<T> Arena<T> {
     }
 
     /// Add an owner. False (and nothing done) when `h` is stale.
+    #[inline]
     pub(crate) fn retain(&mut self, h: Handle) -> bool {
         match self.slots.get_mut(h.index as usize) {
             Some(Slot::Occupied {
@@ -138,6 +142,7 @@ impl<T> Arena<T> {
 
     /// Remove an owner; when it was the last, take the value out and return it.
     /// A stale handle releases nothing.
+    #[inline]
     pub(crate) fn release(&mut self, h: Handle) -> Option<T> {
         let slot = self.slots.get_mut(h.index as usize)?;
         match slot {
@@ -169,6 +174,25 @@ impl<T> Arena<T> {
         }
         // Otherwise the slot is retired: vacant, off the free list, forever.
         Some(value)
+    }
+
+    /// Add an owner and reach the value, with one lookup. None (and nothing
+    /// done) when `h` is stale.
+    #[inline]
+    pub(crate) fn retain_mut(&mut self, h: Handle) -> Option<&mut T> {
+        match self.slots.get_mut(h.index as usize) {
+            Some(Slot::Occupied {
+                generation,
+                count,
+                value,
+            }) if *generation == h.generation => {
+                *count = count
+                    .checked_add(1)
+                    .expect("fewer than 2^32 owners of one object");
+                Some(value)
+            }
+            _ => None,
+        }
     }
 
     /// Values alive now.

@@ -9,7 +9,7 @@
 
 use crate::arena::Handle;
 use crate::error::Error;
-use crate::heap::{thread_heap, with_thread, HeapRef};
+use crate::heap::{release_with, thread_heap, with_thread, HeapRef};
 use crate::state::{
     BranchEvalMode, CompilationState, CsData, EsData, ExecutionState, LocalFileAccess, Nodes,
 };
@@ -305,9 +305,14 @@ impl Clone for Context {
 }
 
 impl Drop for Context {
+    #[inline]
     fn drop(&mut self) {
-        let garbage = self.heap.borrow_mut().arenas.release_context(self.h);
-        drop(garbage);
+        // The common case frees nothing: one count goes down. Freeing goes
+        // through the trash, so that no user code runs under the borrow.
+        let freed = self.heap.borrow_mut().arenas.contexts.release(self.h);
+        if let Some(ctx) = freed {
+            release_with(&self.heap, |a, trash| a.free_context(ctx, trash));
+        }
     }
 }
 
@@ -385,8 +390,7 @@ impl Builder {
         let new = es.map(|es| es.h);
         self.heap.borrow_mut().arenas.retain_states(new, None);
         if let Some(old) = std::mem::replace(&mut self.execution_state, new) {
-            let garbage = self.heap.borrow_mut().arenas.release_es(old);
-            drop(garbage);
+            release_with(&self.heap, |a, trash| a.release_es(old, trash));
         }
         self
     }
@@ -396,8 +400,7 @@ impl Builder {
         let new = cs.map(|cs| cs.h);
         self.heap.borrow_mut().arenas.retain_states(None, new);
         if let Some(old) = std::mem::replace(&mut self.compilation_state, new) {
-            let garbage = self.heap.borrow_mut().arenas.release_cs(old);
-            drop(garbage);
+            release_with(&self.heap, |a, trash| a.release_cs(old, trash));
         }
         self
     }
@@ -494,17 +497,17 @@ impl Builder {
 
 impl Drop for Builder {
     fn drop(&mut self) {
-        let mut heap = self.heap.borrow_mut();
-        let es = self
-            .execution_state
-            .take()
-            .map(|h| heap.arenas.release_es(h));
-        let cs = self
-            .compilation_state
-            .take()
-            .map(|h| heap.arenas.release_cs(h));
-        drop(heap);
-        drop((es, cs));
+        let (es, cs) = (self.execution_state.take(), self.compilation_state.take());
+        if es.is_some() || cs.is_some() {
+            release_with(&self.heap, |a, trash| {
+                if let Some(h) = es {
+                    a.release_es(h, trash);
+                }
+                if let Some(h) = cs {
+                    a.release_cs(h, trash);
+                }
+            });
+        }
     }
 }
 

@@ -15,9 +15,12 @@
 use crate::arena::Handle;
 use crate::context::{Builder, Context, ContextRef, CtxData, Slots};
 use crate::error::{Error, PopError, ScopeError};
-use crate::heap::{thread_heap, with_thread, Arenas, HeapRef, ThreadState};
+use crate::heap::{
+    release_with, thread_heap, with_thread, Arenas, HeapRef, ThreadState, Trash, CURRENT,
+};
 use crate::state::{EsData, LocalFileAccess, LocalUserSpaceParams};
 use crate::Opaque;
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::rc::Rc;
@@ -56,6 +59,7 @@ impl Context {
 pub(crate) trait StackHost {
     fn heap(&self) -> &HeapRef;
     /// Run `f` on the arenas and the stack, under one borrow of the heap.
+    /// It must free nothing: releasing goes through [`release_with`].
     fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arenas, &mut Vec<Handle>) -> R) -> R;
 }
 
@@ -63,15 +67,17 @@ pub(crate) trait StackHost {
 struct ThreadStack<'t>(&'t ThreadState);
 
 impl StackHost for ThreadStack<'_> {
+    #[inline]
     fn heap(&self) -> &HeapRef {
         &self.0.heap
     }
+    #[inline]
     fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arenas, &mut Vec<Handle>) -> R) -> R {
         let mut heap = self.0.heap.borrow_mut();
         let heap = &mut *heap;
         let r = f(&mut heap.arenas, &mut heap.thread_stack);
         // Keep the borrow-free mirror of the top in step ([CUR-1]).
-        self.0.current.set(heap.thread_stack.last().copied());
+        CURRENT.with(|c| c.set(heap.thread_stack.last().copied()));
         r
     }
 }
@@ -122,14 +128,14 @@ fn initialize_on(host: &mut impl StackHost, origin: &'static Location<'static>) 
         std::mem::replace(stack, vec![root])
     });
     for h in old {
-        let garbage = host.heap().borrow_mut().arenas.release_context(h);
-        drop(garbage);
+        release_with(host.heap(), |a, trash| a.release_context(h, trash));
     }
     // [SIG-4] (isolated): the first initialize in the process installs the hook.
     crate::signals::install_hook();
 }
 
 /// [PUSH-1]..[PUSH-3]
+#[inline]
 fn push_on(
     host: &mut impl StackHost,
     ctx: ContextRef,
@@ -137,14 +143,18 @@ fn push_on(
 ) -> Result<ContextRef, Error> {
     host.with_stack(|arenas, stack| {
         // [ORIG-1]: the origin belongs to the object; the last push wins.
-        arenas.contexts.get_mut(ctx.h).ok_or(Error::Stale)?.origin = Some(origin);
-        arenas.contexts.retain(ctx.h);
+        arenas
+            .contexts
+            .retain_mut(ctx.h)
+            .ok_or(Error::Stale)?
+            .origin = Some(origin);
         stack.push(ctx.h);
         Ok(ctx)
     })
 }
 
 /// [POP-1]..[POP-3]: the stack's ownership of the entry moves to the result.
+#[inline]
 fn pop_on(host: &mut impl StackHost) -> Result<Context, PopError> {
     let popped = host.with_stack(|_, stack| {
         let h = stack.pop()?;
@@ -168,6 +178,7 @@ fn pop_on(host: &mut impl StackHost) -> Result<Context, PopError> {
 }
 
 /// [WITH-1]: build, push, mark.
+#[inline]
 fn enter_on(
     host: &mut impl StackHost,
     builder: Builder,
@@ -190,26 +201,44 @@ fn enter_on(
     })
 }
 
-/// [WITH-2]..[WITH-5]: pop while the size is at least the mark.
+/// How a scope's cleanup stopped.
+enum Cleanup {
+    /// The stack is below the mark: done.
+    Done,
+    /// What was freed must be dropped outside the borrow; then go on.
+    EmptyTheTrash,
+    /// Popped the last entry ([POP-2]): the cleanup fails with it.
+    PoppedRoot(Handle),
+}
+
+/// [WITH-2]..[WITH-5]: pop while the size is at least the mark. Usually one
+/// borrow of the heap does it all; it is left early only to drop freed
+/// values that might run user code.
+#[inline]
 fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<(), PopError> {
     loop {
-        let popped = host.with_stack(|arenas, stack| {
+        let mut trash = Trash::default();
+        let step = host.with_stack(|arenas, stack| {
             // [WITH-3], [WITH-5]: whatever the stack is now, below the mark
             // nothing is popped.
-            if stack.len() < token.mark {
-                return None;
+            while stack.len() >= token.mark {
+                let h = stack.pop().expect("the mark is at least 1");
+                if stack.is_empty() {
+                    return Cleanup::PoppedRoot(h);
+                }
+                arenas.release_context(h, &mut trash);
+                if !trash.is_empty() {
+                    return Cleanup::EmptyTheTrash;
+                }
             }
-            let h = stack.pop().expect("the mark is at least 1");
-            if stack.is_empty() {
-                return Some(Err(h));
-            }
-            Some(Ok(arenas.release_context(h)))
+            Cleanup::Done
         });
-        match popped {
-            None => return Ok(()),
-            Some(Ok(garbage)) => drop(garbage),
+        drop(trash);
+        match step {
+            Cleanup::Done => return Ok(()),
+            Cleanup::EmptyTheTrash => {}
             // [WITH-4]: a failing pop ends the cleanup.
-            Some(Err(h)) => {
+            Cleanup::PoppedRoot(h) => {
                 let heap = Rc::clone(host.heap());
                 return Err(PopError::PoppedRoot(Context {
                     heap,
@@ -222,6 +251,7 @@ fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<(), PopError>
 }
 
 /// [WITH-4]: the cleanup's error, else the body's.
+#[inline]
 fn finish<T, E>(cleanup: Result<(), PopError>, body: Result<T, E>) -> Result<T, ScopeError<E>> {
     match (cleanup, body) {
         (Err(e), _) => Err(ScopeError::Cleanup(e)),
@@ -263,8 +293,7 @@ impl StackHost for ContextManager {
         &self.heap
     }
     fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arenas, &mut Vec<Handle>) -> R) -> R {
-        let mut heap = self.heap.borrow_mut();
-        f(&mut heap.arenas, &mut self.stack)
+        f(&mut self.heap.borrow_mut().arenas, &mut self.stack)
     }
 }
 
@@ -417,8 +446,7 @@ fn fork_of(heap: &HeapRef, stack: &[Handle]) -> ContextManager {
 impl Drop for ContextManager {
     fn drop(&mut self) {
         for h in std::mem::take(&mut self.stack) {
-            let garbage = self.heap.borrow_mut().arenas.release_context(h);
-            drop(garbage);
+            release_with(&self.heap, |a, trash| a.release_context(h, trash));
         }
     }
 }
@@ -486,22 +514,23 @@ impl Drop for Scope<'_> {
 #[track_caller]
 #[inline]
 pub fn current_context() -> ContextRef {
-    let origin = Location::caller();
-    with_thread(|t| match t.current.get() {
+    match CURRENT.with(Cell::get) {
         Some(h) => ContextRef {
             h,
             _not_send: PhantomData,
         },
-        None => initialize_then_current(t, origin),
-    })
-    .unwrap_or_else(ContextRef::dangling)
+        None => initialize_then_current(Location::caller()),
+    }
 }
 
 #[cold]
-fn initialize_then_current(t: &ThreadState, origin: &'static Location<'static>) -> ContextRef {
-    initialize_on(&mut ThreadStack(t), origin);
-    t.current
-        .get()
+#[inline(never)]
+fn initialize_then_current(origin: &'static Location<'static>) -> ContextRef {
+    with_thread(|t| initialize_on(&mut ThreadStack(t), origin));
+    CURRENT
+        .try_with(Cell::get)
+        .ok()
+        .flatten()
         .map(|h| ContextRef {
             h,
             _not_send: PhantomData,

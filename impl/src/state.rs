@@ -3,7 +3,7 @@
 
 use crate::arena::Handle;
 use crate::error::Error;
-use crate::heap::{thread_heap, HeapRef};
+use crate::heap::{release_with, thread_heap, HeapRef};
 use crate::Opaque;
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -86,6 +86,10 @@ impl Nodes {
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// Whether this is the only handle to the list.
+    pub(crate) fn is_last(&self) -> bool {
+        Rc::strong_count(&self.0) == 1
     }
     /// Whether two handles name the same list.
     pub fn same(&self, other: &Nodes) -> bool {
@@ -258,8 +262,7 @@ impl Clone for ExecutionState {
 
 impl Drop for ExecutionState {
     fn drop(&mut self) {
-        let garbage = self.heap.borrow_mut().arenas.release_es(self.h);
-        drop(garbage);
+        release_with(&self.heap, |a, trash| a.release_es(self.h, trash));
     }
 }
 
@@ -382,8 +385,7 @@ impl Clone for CompilationState {
 
 impl Drop for CompilationState {
     fn drop(&mut self) {
-        let garbage = self.heap.borrow_mut().arenas.release_cs(self.h);
-        drop(garbage);
+        release_with(&self.heap, |a, trash| a.release_cs(self.h, trash));
     }
 }
 
