@@ -19,20 +19,31 @@
 //!
 //! No `unsafe`: a lookup is a bounds-checked index and a generation compare.
 
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroU64};
 
-/// Names a value in an [`Arena`]: slot index and generation.
+/// Names a value in an [`Arena`]: slot index (high half) and generation
+/// (low half) in one word. One word, not two fields, so that copying a
+/// handle (the current context, above all) is a single load and store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Handle {
-    pub(crate) index: u32,
-    pub(crate) generation: NonZeroU32,
-}
+pub struct Handle(NonZeroU64);
 
 impl Handle {
+    #[inline]
+    pub(crate) fn new(index: u32, generation: NonZeroU32) -> Handle {
+        Handle(NonZeroU64::from(generation) | (u64::from(index) << 32))
+    }
+    #[inline]
+    pub(crate) fn index(self) -> u32 {
+        (self.0.get() >> 32) as u32
+    }
+    #[inline]
+    pub(crate) fn generation(self) -> NonZeroU32 {
+        NonZeroU32::new(self.0.get() as u32).expect("the low half is a non-zero generation")
+    }
     /// A plain-number identity: equal for the same value, never reused for
     /// another one while the arena lives (ports use it to name objects).
     pub fn raw(self) -> u64 {
-        (u64::from(self.index) << 32) | u64::from(self.generation.get())
+        self.0.get()
     }
 }
 
@@ -89,7 +100,7 @@ impl<T> Arena<T> {
                 count: 1,
                 value,
             };
-            return Handle { index, generation };
+            return Handle::new(index, generation);
         }
         let index = u32::try_from(self.slots.len())
             .ok()
@@ -101,25 +112,25 @@ impl<T> Arena<T> {
             count: 1,
             value,
         });
-        Handle { index, generation }
+        Handle::new(index, generation)
     }
 
     #[inline]
     pub(crate) fn get(&self, h: Handle) -> Option<&T> {
-        match self.slots.get(h.index as usize)? {
+        match self.slots.get(h.index() as usize)? {
             Slot::Occupied {
                 generation, value, ..
-            } if *generation == h.generation => Some(value),
+            } if *generation == h.generation() => Some(value),
             _ => None,
         }
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
-        match self.slots.get_mut(h.index as usize)? {
+        match self.slots.get_mut(h.index() as usize)? {
             Slot::Occupied {
                 generation, value, ..
-            } if *generation == h.generation => Some(value),
+            } if *generation == h.generation() => Some(value),
             _ => None,
         }
     }
@@ -127,10 +138,10 @@ impl<T> Arena<T> {
     /// Add an owner. False (and nothing done) when `h` is stale.
     #[inline]
     pub(crate) fn retain(&mut self, h: Handle) -> bool {
-        match self.slots.get_mut(h.index as usize) {
+        match self.slots.get_mut(h.index() as usize) {
             Some(Slot::Occupied {
                 generation, count, ..
-            }) if *generation == h.generation => {
+            }) if *generation == h.generation() => {
                 *count = count
                     .checked_add(1)
                     .expect("fewer than 2^32 owners of one object");
@@ -144,11 +155,11 @@ impl<T> Arena<T> {
     /// A stale handle releases nothing.
     #[inline]
     pub(crate) fn release(&mut self, h: Handle) -> Option<T> {
-        let slot = self.slots.get_mut(h.index as usize)?;
+        let slot = self.slots.get_mut(h.index() as usize)?;
         match slot {
             Slot::Occupied {
                 generation, count, ..
-            } if *generation == h.generation => {
+            } if *generation == h.generation() => {
                 *count -= 1;
                 if *count > 0 {
                     return None;
@@ -156,9 +167,9 @@ impl<T> Arena<T> {
             }
             _ => return None,
         }
-        let next = h.generation.checked_add(1);
+        let next = h.generation().checked_add(1);
         let vacant = Slot::Vacant {
-            generation: next.unwrap_or(h.generation),
+            generation: next.unwrap_or(h.generation()),
             next_free: END,
         };
         let Slot::Occupied { value, .. } = std::mem::replace(slot, vacant) else {
@@ -170,7 +181,7 @@ impl<T> Arena<T> {
                 generation,
                 next_free: self.free_head,
             };
-            self.free_head = h.index;
+            self.free_head = h.index();
         }
         // Otherwise the slot is retired: vacant, off the free list, forever.
         Some(value)
@@ -180,12 +191,12 @@ impl<T> Arena<T> {
     /// done) when `h` is stale.
     #[inline]
     pub(crate) fn retain_mut(&mut self, h: Handle) -> Option<&mut T> {
-        match self.slots.get_mut(h.index as usize) {
+        match self.slots.get_mut(h.index() as usize) {
             Some(Slot::Occupied {
                 generation,
                 count,
                 value,
-            }) if *generation == h.generation => {
+            }) if *generation == h.generation() => {
                 *count = count
                     .checked_add(1)
                     .expect("fewer than 2^32 owners of one object");
@@ -207,10 +218,10 @@ impl<T> Arena<T> {
 
     #[cfg(test)]
     fn count(&self, h: Handle) -> Option<u32> {
-        match self.slots.get(h.index as usize)? {
+        match self.slots.get(h.index() as usize)? {
             Slot::Occupied {
                 generation, count, ..
-            } if *generation == h.generation => Some(*count),
+            } if *generation == h.generation() => Some(*count),
             _ => None,
         }
     }
@@ -232,7 +243,7 @@ mod tests {
         assert!(!a.retain(h), "a stale handle cannot be revived");
         assert_eq!(a.release(h), None);
         let g = a.insert("b");
-        assert_eq!(g.index, h.index, "the slot is reused");
+        assert_eq!(g.index(), h.index(), "the slot is reused");
         assert_ne!(g, h);
         assert_eq!(a.get(h), None);
         assert_eq!(a.get(g), Some(&"b"));
@@ -266,10 +277,10 @@ mod tests {
         };
         a.free_head = 0;
         let last = a.insert(2);
-        assert_eq!(last.generation, NonZeroU32::MAX);
+        assert_eq!(last.generation(), NonZeroU32::MAX);
         assert_eq!(a.release(last), Some(2));
         let next = a.insert(3);
-        assert_ne!(next.index, last.index, "the retired slot is not reused");
+        assert_ne!(next.index(), last.index(), "the retired slot is not reused");
         assert_eq!(a.get(last), None);
     }
 }

@@ -30,10 +30,7 @@ impl ContextRef {
     /// thread is being torn down. Every use of it fails with an error.
     pub(crate) fn dangling() -> ContextRef {
         ContextRef {
-            h: Handle {
-                index: u32::MAX,
-                generation: std::num::NonZeroU32::MAX,
-            },
+            h: Handle::new(u32::MAX, std::num::NonZeroU32::MAX),
             _not_send: PhantomData,
         }
     }
