@@ -42,10 +42,33 @@ type SharedNamer = Arc<Mutex<Namer<Key, Key, Key, Key>>>;
 /// resolvable, as the trace may name them again.
 #[derive(Default)]
 struct Registry {
-    contexts: RefCell<HashMap<u64, Context>>,
-    exec_states: RefCell<HashMap<u64, ExecutionState>>,
-    comp_states: RefCell<HashMap<u64, CompilationState>>,
-    opaques: RefCell<HashMap<u64, Opaque>>,
+    contexts: Kept<Context>,
+    exec_states: Kept<ExecutionState>,
+    comp_states: Kept<CompilationState>,
+    opaques: Kept<Opaque>,
+}
+
+/// Objects of one kind, by their identity in this thread.
+struct Kept<T>(RefCell<HashMap<u64, T>>);
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept(RefCell::default())
+    }
+}
+
+impl<T: Clone> Kept<T> {
+    /// Keep `value` (once) under `id`; returns `id`.
+    fn keep(&self, id: u64, value: &T) -> u64 {
+        self.0
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| value.clone());
+        id
+    }
+    fn get(&self, id: u64) -> Option<T> {
+        self.0.borrow().get(&id).cloned()
+    }
 }
 
 fn opaque_id(o: &Opaque) -> u64 {
@@ -54,32 +77,16 @@ fn opaque_id(o: &Opaque) -> u64 {
 
 impl Registry {
     fn context(&self, c: &Context) -> u64 {
-        self.contexts
-            .borrow_mut()
-            .entry(c.id())
-            .or_insert_with(|| c.clone());
-        c.id()
+        self.contexts.keep(c.id(), c)
     }
     fn exec_state(&self, e: &ExecutionState) -> u64 {
-        self.exec_states
-            .borrow_mut()
-            .entry(e.id())
-            .or_insert_with(|| e.clone());
-        e.id()
+        self.exec_states.keep(e.id(), e)
     }
     fn comp_state(&self, s: &CompilationState) -> u64 {
-        self.comp_states
-            .borrow_mut()
-            .entry(s.id())
-            .or_insert_with(|| s.clone());
-        s.id()
+        self.comp_states.keep(s.id(), s)
     }
     fn opaque(&self, o: &Opaque) -> u64 {
-        self.opaques
-            .borrow_mut()
-            .entry(opaque_id(o))
-            .or_insert_with(|| Rc::clone(o));
-        opaque_id(o)
+        self.opaques.keep(opaque_id(o), o)
     }
 }
 
@@ -144,7 +151,11 @@ impl ObjectView for View<'_> {
     type Opaque = Key;
 
     fn context(&self, c: Key) -> ContextView<Key, Key, Key> {
-        let ctx = self.registry.contexts.borrow()[&c.1].clone();
+        let ctx = self
+            .registry
+            .contexts
+            .get(c.1)
+            .expect("a named context is kept");
         let f = ctx.fields();
         let t = self.thread;
         let opaque = |o: &Option<Opaque>| o.as_ref().map(|o| (t, self.registry.opaque(o)));
@@ -170,7 +181,11 @@ impl ObjectView for View<'_> {
     }
 
     fn execution_state(&self, e: Key) -> EsView<Key> {
-        let es = self.registry.exec_states.borrow()[&e.1].clone();
+        let es = self
+            .registry
+            .exec_states
+            .get(e.1)
+            .expect("a named state is kept");
         EsView {
             mode: es.mode().map(mode_to_spec),
             branch_eval_mode: es.branch_eval_mode().map(branch_to_spec),
@@ -183,7 +198,11 @@ impl ObjectView for View<'_> {
     }
 
     fn compilation_state(&self, s: Key) -> CsView<Key> {
-        let cs = self.registry.comp_states.borrow()[&s.1].clone();
+        let cs = self
+            .registry
+            .comp_states
+            .get(s.1)
+            .expect("a named state is kept");
         CsView {
             prefix: cs.prefix().to_string(),
             mode: cs.mode(),
@@ -195,7 +214,7 @@ impl ObjectView for View<'_> {
     }
 
     fn fixed_name(&self, o: Key) -> Option<OpaqueName> {
-        let value = self.registry.opaques.borrow().get(&o.1).cloned()?;
+        let value = self.registry.opaques.get(o.1)?;
         let same = |d: Option<Opaque>| d.is_some_and(|d| Rc::ptr_eq(&d, &value));
         if same(flytectx::default_file_access()) {
             Some(OpaqueName::DefaultFileAccess)
@@ -370,15 +389,24 @@ impl Worker {
     }
     fn ctx(&self, n: CtxName) -> Result<Context, Fail> {
         let id = self.key(self.names().contexts.get(n.0), AnyName::Ctx(n))?;
-        Ok(self.registry.contexts.borrow()[&id].clone())
+        self.registry
+            .contexts
+            .get(id)
+            .ok_or_else(|| Fail::BadRequest(format!("{n} is not kept")))
     }
     fn es(&self, n: EsName) -> Result<ExecutionState, Fail> {
         let id = self.key(self.names().exec_states.get(n.0), AnyName::Es(n))?;
-        Ok(self.registry.exec_states.borrow()[&id].clone())
+        self.registry
+            .exec_states
+            .get(id)
+            .ok_or_else(|| Fail::BadRequest(format!("{n} is not kept")))
     }
     fn cs(&self, n: CsName) -> Result<CompilationState, Fail> {
         let id = self.key(self.names().comp_states.get(n.0), AnyName::Cs(n))?;
-        Ok(self.registry.comp_states.borrow()[&id].clone())
+        self.registry
+            .comp_states
+            .get(id)
+            .ok_or_else(|| Fail::BadRequest(format!("{n} is not kept")))
     }
     fn opaque(&self, n: Option<OpaqueName>) -> Result<Option<Opaque>, Fail> {
         Ok(match n {
@@ -390,7 +418,12 @@ impl Worker {
                     self.names().opaques.get(i),
                     AnyName::Opaque(OpaqueName::Numbered(i)),
                 )?;
-                Some(Rc::clone(&self.registry.opaques.borrow()[&id]))
+                Some(
+                    self.registry
+                        .opaques
+                        .get(id)
+                        .ok_or_else(|| Fail::BadRequest(format!("o{i} is not kept")))?,
+                )
             }
         })
     }

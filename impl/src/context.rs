@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::heap::{release_with, thread_heap, with_thread, HeapRef};
 use crate::state::{
     BranchEvalMode, CompilationState, CsData, EsData, ExecutionState, LocalFileAccess, Nodes,
+    Strong,
 };
 use crate::Opaque;
 use std::marker::PhantomData;
@@ -96,8 +97,8 @@ pub(crate) fn fields_of(heap: &HeapRef, h: Handle) -> Option<ContextFields> {
     Some(ContextFields {
         level,
         in_a_condition,
-        execution_state: es.map(|e| ExecutionState::retained(heap, e)),
-        compilation_state: cs.map(|s| CompilationState::retained(heap, s)),
+        execution_state: es.map(|e| ExecutionState(Strong::retained(heap, e))),
+        compilation_state: cs.map(|s| CompilationState(Strong::retained(heap, s))),
         slots,
         origin,
     })
@@ -268,7 +269,7 @@ impl Context {
             branch_eval_mode: None,
             user_space_params,
         };
-        Ok(ExecutionState::insert(Rc::clone(&self.heap), data))
+        Ok(ExecutionState(Strong::insert(Rc::clone(&self.heap), data)))
     }
     /// [CS-6]: a new compilation state with the default task resolver.
     pub fn new_compilation_state(&self, prefix: &str) -> CompilationState {
@@ -279,7 +280,7 @@ impl Context {
             task_resolver: resolver,
             nodes: Nodes::default(),
         };
-        CompilationState::insert(Rc::clone(&self.heap), data)
+        CompilationState(Strong::insert(Rc::clone(&self.heap), data))
     }
     /// [BLD-5] (quirk): unlike the builder's method of the same name, this one
     /// goes through [`Context::new_compilation_state`] and so has a resolver.
@@ -378,16 +379,16 @@ impl Builder {
     }
     pub fn execution_state(&self) -> Option<ExecutionState> {
         self.execution_state
-            .map(|h| ExecutionState::retained(&self.heap, h))
+            .map(|h| ExecutionState(Strong::retained(&self.heap, h)))
     }
     pub fn compilation_state(&self) -> Option<CompilationState> {
         self.compilation_state
-            .map(|h| CompilationState::retained(&self.heap, h))
+            .map(|h| CompilationState(Strong::retained(&self.heap, h)))
     }
 
     /// [BLD-3]
     pub fn with_execution_state(mut self, es: Option<&ExecutionState>) -> Builder {
-        let new = es.map(|es| es.h);
+        let new = es.map(|es| es.0.h);
         self.heap.borrow_mut().arenas.retain_states(new, None);
         if let Some(old) = std::mem::replace(&mut self.execution_state, new) {
             release_with(&self.heap, |a, trash| a.release_es(old, trash));
@@ -397,7 +398,7 @@ impl Builder {
 
     /// [BLD-3]
     pub fn with_compilation_state(mut self, cs: Option<&CompilationState>) -> Builder {
-        let new = cs.map(|cs| cs.h);
+        let new = cs.map(|cs| cs.0.h);
         self.heap.borrow_mut().arenas.retain_states(None, new);
         if let Some(old) = std::mem::replace(&mut self.compilation_state, new) {
             release_with(&self.heap, |a, trash| a.release_cs(old, trash));
@@ -407,7 +408,7 @@ impl Builder {
 
     /// [BLD-4]: prefix `""`, mode 1, no task resolver.
     pub fn with_new_compilation_state(self) -> Builder {
-        let cs = CompilationState::insert(
+        let cs = CompilationState(Strong::insert(
             Rc::clone(&self.heap),
             CsData {
                 prefix: Rc::from(""),
@@ -415,7 +416,7 @@ impl Builder {
                 task_resolver: None,
                 nodes: Nodes::default(),
             },
-        );
+        ));
         self.with_compilation_state(Some(&cs))
     }
 

@@ -1,9 +1,10 @@
 //! Execution and compilation states ([ES-1]..[ES-8], [CS-1]..[CS-6]) and the
 //! default objects flytekit provides.
 
+use crate::arena::Arena;
 use crate::arena::Handle;
 use crate::error::Error;
-use crate::heap::{release_with, thread_heap, HeapRef};
+use crate::heap::{release_with, thread_heap, Arenas, HeapRef, Trash};
 use crate::Opaque;
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -110,20 +111,119 @@ pub(crate) struct CsData {
     pub(crate) nodes: Nodes,
 }
 
-/// A strong handle to an execution state ([ES-7]: identity is the object).
-/// Cloning adds an owner; the state lives while any owner does.
-pub struct ExecutionState {
-    pub(crate) heap: HeapRef,
-    pub(crate) h: Handle,
-    pub(crate) _not_send: PhantomData<*const ()>,
+/// What tells the two kinds of state apart for [`Strong`]: where they live.
+pub(crate) trait StateKind {
+    type Data;
+    fn arena(a: &Arenas) -> &Arena<Self::Data>;
+    fn arena_mut(a: &mut Arenas) -> &mut Arena<Self::Data>;
+    fn release(a: &mut Arenas, h: Handle, trash: &mut Trash);
 }
 
-/// A strong handle to a compilation state ([CS-5]).
-pub struct CompilationState {
+pub(crate) enum EsKind {}
+pub(crate) enum CsKind {}
+
+impl StateKind for EsKind {
+    type Data = EsData;
+    fn arena(a: &Arenas) -> &Arena<EsData> {
+        &a.exec_states
+    }
+    fn arena_mut(a: &mut Arenas) -> &mut Arena<EsData> {
+        &mut a.exec_states
+    }
+    fn release(a: &mut Arenas, h: Handle, trash: &mut Trash) {
+        a.release_es(h, trash)
+    }
+}
+
+impl StateKind for CsKind {
+    type Data = CsData;
+    fn arena(a: &Arenas) -> &Arena<CsData> {
+        &a.comp_states
+    }
+    fn arena_mut(a: &mut Arenas) -> &mut Arena<CsData> {
+        &mut a.comp_states
+    }
+    fn release(a: &mut Arenas, h: Handle, trash: &mut Trash) {
+        a.release_cs(h, trash)
+    }
+}
+
+/// A strong handle to a state: one owner of it, so it is always alive, and
+/// it keeps the heap alive too. Both state types are this, with their own
+/// methods on top.
+pub(crate) struct Strong<K: StateKind> {
     pub(crate) heap: HeapRef,
     pub(crate) h: Handle,
-    pub(crate) _not_send: PhantomData<*const ()>,
+    _kind: KindMarker<K>,
 }
+
+/// Names the kind without owning one, and keeps handles out of other threads.
+type KindMarker<K> = PhantomData<(fn() -> K, *const ())>;
+
+impl<K: StateKind> Strong<K> {
+    /// Store a new state with this handle as its one owner.
+    pub(crate) fn insert(heap: HeapRef, data: K::Data) -> Strong<K> {
+        let h = K::arena_mut(&mut heap.borrow_mut().arenas).insert(data);
+        Strong {
+            heap,
+            h,
+            _kind: PhantomData,
+        }
+    }
+
+    /// A strong handle for `h`, adding an owner.
+    pub(crate) fn retained(heap: &HeapRef, h: Handle) -> Strong<K> {
+        let alive = K::arena_mut(&mut heap.borrow_mut().arenas).retain(h);
+        debug_assert!(alive, "retained a live state");
+        Strong {
+            heap: Rc::clone(heap),
+            h,
+            _kind: PhantomData,
+        }
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&K::Data) -> R) -> R {
+        let heap = self.heap.borrow();
+        f(K::arena(&heap.arenas)
+            .get(self.h)
+            .expect("a strong handle keeps its state alive"))
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut K::Data) -> R) -> R {
+        let mut heap = self.heap.borrow_mut();
+        f(K::arena_mut(&mut heap.arenas)
+            .get_mut(self.h)
+            .expect("a strong handle keeps its state alive"))
+    }
+}
+
+impl<K: StateKind> Clone for Strong<K> {
+    fn clone(&self) -> Self {
+        Self::retained(&self.heap, self.h)
+    }
+}
+
+impl<K: StateKind> Drop for Strong<K> {
+    fn drop(&mut self) {
+        release_with(&self.heap, |a, trash| K::release(a, self.h, trash));
+    }
+}
+
+impl<K: StateKind> PartialEq for Strong<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.h == other.h && Rc::ptr_eq(&self.heap, &other.heap)
+    }
+}
+impl<K: StateKind> Eq for Strong<K> {}
+
+/// A strong handle to an execution state ([ES-7]: identity is the object).
+/// Cloning adds an owner; the state lives while any owner does.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExecutionState(pub(crate) Strong<EsKind>);
+
+/// A strong handle to a compilation state ([CS-5]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CompilationState(pub(crate) Strong<CsKind>);
 
 /// Falsy means "keep" ([ES-4]).
 fn keep(given: Option<&str>, old: &Rc<str>) -> Rc<str> {
@@ -157,36 +257,11 @@ impl ExecutionState {
             branch_eval_mode,
             user_space_params,
         };
-        Ok(Self::insert(heap, data))
-    }
-
-    pub(crate) fn insert(heap: HeapRef, data: EsData) -> ExecutionState {
-        let h = heap.borrow_mut().arenas.exec_states.insert(data);
-        ExecutionState {
-            heap,
-            h,
-            _not_send: PhantomData,
-        }
-    }
-
-    /// A strong handle for `h`, adding an owner.
-    pub(crate) fn retained(heap: &HeapRef, h: Handle) -> ExecutionState {
-        let alive = heap.borrow_mut().arenas.exec_states.retain(h);
-        debug_assert!(alive, "retained a live state");
-        ExecutionState {
-            heap: Rc::clone(heap),
-            h,
-            _not_send: PhantomData,
-        }
+        Ok(ExecutionState(Strong::insert(heap, data)))
     }
 
     fn read<R>(&self, f: impl FnOnce(&EsData) -> R) -> R {
-        let heap = self.heap.borrow();
-        f(heap
-            .arenas
-            .exec_states
-            .get(self.h)
-            .expect("a strong handle keeps its state alive"))
+        self.0.read(f)
     }
 
     /// [ES-4] (quirk): a new state; every `None` or empty argument keeps this
@@ -207,7 +282,7 @@ impl ExecutionState {
             branch_eval_mode: branch_eval_mode.or(old.branch_eval_mode),
             user_space_params: user_space_params.or_else(|| old.user_space_params.clone()),
         });
-        Self::insert(Rc::clone(&self.heap), data)
+        ExecutionState(Strong::insert(Rc::clone(&self.0.heap), data))
     }
 
     /// [ES-5]: in place, seen by every context holding this state.
@@ -221,12 +296,7 @@ impl ExecutionState {
     }
 
     fn set_branch(&self, b: BranchEvalMode) {
-        let mut heap = self.heap.borrow_mut();
-        heap.arenas
-            .exec_states
-            .get_mut(self.h)
-            .expect("a strong handle keeps its state alive")
-            .branch_eval_mode = Some(b);
+        self.0.write(|d| d.branch_eval_mode = Some(b));
     }
 
     pub fn mode(&self) -> Option<Mode> {
@@ -250,34 +320,15 @@ impl ExecutionState {
     }
     /// A number that identifies this state among the live objects of its thread.
     pub fn id(&self) -> u64 {
-        self.h.raw()
+        self.0.h.raw()
     }
 }
-
-impl Clone for ExecutionState {
-    fn clone(&self) -> Self {
-        Self::retained(&self.heap, self.h)
-    }
-}
-
-impl Drop for ExecutionState {
-    fn drop(&mut self) {
-        release_with(&self.heap, |a, trash| a.release_es(self.h, trash));
-    }
-}
-
-impl PartialEq for ExecutionState {
-    fn eq(&self, other: &Self) -> bool {
-        self.h == other.h && Rc::ptr_eq(&self.heap, &other.heap)
-    }
-}
-impl Eq for ExecutionState {}
 
 impl std::fmt::Debug for ExecutionState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.read(|d| {
             f.debug_struct("ExecutionState")
-                .field("id", &self.h.raw())
+                .field("id", &self.id())
                 .field("mode", &d.mode)
                 .field("branch_eval_mode", &d.branch_eval_mode)
                 .field("working_dir", &d.working_dir)
@@ -295,7 +346,7 @@ impl CompilationState {
         task_resolver: Option<Opaque>,
     ) -> Result<CompilationState, Error> {
         let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        Ok(Self::insert(
+        Ok(CompilationState(Strong::insert(
             heap,
             CsData {
                 prefix: Rc::from(prefix),
@@ -303,35 +354,11 @@ impl CompilationState {
                 task_resolver,
                 nodes: Nodes::default(),
             },
-        ))
-    }
-
-    pub(crate) fn insert(heap: HeapRef, data: CsData) -> CompilationState {
-        let h = heap.borrow_mut().arenas.comp_states.insert(data);
-        CompilationState {
-            heap,
-            h,
-            _not_send: PhantomData,
-        }
-    }
-
-    pub(crate) fn retained(heap: &HeapRef, h: Handle) -> CompilationState {
-        let alive = heap.borrow_mut().arenas.comp_states.retain(h);
-        debug_assert!(alive, "retained a live state");
-        CompilationState {
-            heap: Rc::clone(heap),
-            h,
-            _not_send: PhantomData,
-        }
+        )))
     }
 
     fn read<R>(&self, f: impl FnOnce(&CsData) -> R) -> R {
-        let heap = self.heap.borrow();
-        f(heap
-            .arenas
-            .comp_states
-            .get(self.h)
-            .expect("a strong handle keeps its state alive"))
+        self.0.read(f)
     }
 
     /// [CS-3], [CS-4] (quirks): a falsy prefix becomes `""`; a falsy mode (none
@@ -350,7 +377,7 @@ impl CompilationState {
             task_resolver: task_resolver.or_else(|| old.task_resolver.clone()),
             nodes: nodes.filter(|n| !n.is_empty()).unwrap_or_default(),
         });
-        Self::insert(Rc::clone(&self.heap), data)
+        CompilationState(Strong::insert(Rc::clone(&self.0.heap), data))
     }
 
     /// [CS-2]: append in place; every state sharing the list sees it.
@@ -373,34 +400,15 @@ impl CompilationState {
         self.read(|d| d.nodes.clone())
     }
     pub fn id(&self) -> u64 {
-        self.h.raw()
+        self.0.h.raw()
     }
 }
-
-impl Clone for CompilationState {
-    fn clone(&self) -> Self {
-        Self::retained(&self.heap, self.h)
-    }
-}
-
-impl Drop for CompilationState {
-    fn drop(&mut self) {
-        release_with(&self.heap, |a, trash| a.release_cs(self.h, trash));
-    }
-}
-
-impl PartialEq for CompilationState {
-    fn eq(&self, other: &Self) -> bool {
-        self.h == other.h && Rc::ptr_eq(&self.heap, &other.heap)
-    }
-}
-impl Eq for CompilationState {}
 
 impl std::fmt::Debug for CompilationState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.read(|d| {
             f.debug_struct("CompilationState")
-                .field("id", &self.h.raw())
+                .field("id", &self.id())
                 .field("prefix", &d.prefix)
                 .field("mode", &d.mode)
                 .field("nodes", &d.nodes)
