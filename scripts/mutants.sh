@@ -8,8 +8,8 @@
 #
 # The tests that judge a mutant: for impl/, its own tests plus the
 # differential property test and the snapshots (model vs impl); for model/,
-# its own tests, the corpus, the snapshots, the differential test (the impl
-# must then disagree with the broken model), the runner's tests, and, when
+# its own tests, the corpus, the snapshots, the differential tests (the
+# impl must then disagree with the broken model), the runner's tests, and, when
 # .venv exists, the run against real flytekit (tests/flytekit.rs): the model
 # is checked mainly against flytekit, so that run matters for it.
 # Results land in mutants.out/; the summary is printed at the end.
@@ -23,6 +23,9 @@ fi
 # take the test selection below: it is skipped, and the timeouts are set here
 # instead (the selected tests take well under a minute on an unmutated tree).
 common=(--baseline skip --timeout 240 --build-timeout 900)
+# Two tests only wait (a 10 s exit grace) or read 100 MB; every mutant would
+# pay for them, and they judge the runner rather than the model or the impl.
+export FLYTECTX_QUICK=1
 what=${1:?usage: scripts/mutants.sh impl|model [cargo-mutants options]}
 shift
 case "$what" in
@@ -32,9 +35,9 @@ case "$what" in
         ;;
     model)
         scripts/python-env.sh >/dev/null
-        cargo mutants --workspace --file "model/src/*.rs" --test-package flytectx-model,flytectx-conformance "${common[@]}" "$@" -- \
+        cargo mutants --workspace --file "model/src/*.rs" --test-package flytectx-model,flytectx-conformance,flytectx "${common[@]}" "$@" -- \
             --lib --test corpus --test snapshots --test differential --test generate --test protocol \
-            --test hostile_inputs --test flytekit
+            --test hostile_inputs --test flytekit --test state_machine
         ;;
     *) echo "scripts/mutants.sh: impl or model, not $what" >&2; exit 2 ;;
 esac

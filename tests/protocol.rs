@@ -103,6 +103,11 @@ fn too_many_lines_is_told_apart_from_a_divergence() {
 
 #[test]
 fn a_port_that_does_not_exit_after_its_input_closes_is_reported() {
+    // Waits out the runner's 10 s exit grace; mutation runs skip it for time.
+    if std::env::var_os("FLYTECTX_QUICK").is_some() {
+        eprintln!("SKIPPED under FLYTECTX_QUICK: waits 10 s");
+        return;
+    }
     let (code, report) = conform(&hostile("slow-exit", 0), &["--no-corpus", "--traces", "2"]);
     assert_eq!(code, 2, "{report:#}");
     assert_eq!(failure_kind(&report), "bad_exit", "{report:#}");

@@ -247,6 +247,12 @@ mod tests {
         assert_ne!(g, h);
         assert_eq!(a.get(h), None);
         assert_eq!(a.get(g), Some(&"b"));
+        // An old handle reaches nothing of the new value, by any route.
+        assert_eq!(a.get_mut(h), None);
+        assert_eq!(a.retain_mut(h), None);
+        assert!(!a.retain(h));
+        assert_eq!(a.release(h), None);
+        assert_eq!(a.count(g), Some(1), "the new value's owners are untouched");
         assert_eq!((a.live(), a.capacity()), (1, 1));
     }
 

@@ -226,10 +226,205 @@ fn builders_follow_the_states_rules() {
     );
 }
 
+/// A value whose drop records itself and uses the context stack, as a user's
+/// value may: it must be dropped (no leak), and never while the heap is
+/// borrowed (which would make its use of the stack fail).
+struct Noisy(std::rc::Rc<std::cell::Cell<u32>>);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        // Uses the stack from inside a drop: reads, and a whole scope.
+        let level = flytectx::current_context().level().unwrap();
+        let b = flytectx::current_context().new_builder().unwrap();
+        flytectx::with_context(b, |_| Ok::<_, ()>(())).unwrap();
+        assert!(level >= 1);
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+fn noisy(counter: &std::rc::Rc<std::cell::Cell<u32>>) -> flytectx::Opaque {
+    std::rc::Rc::new(Noisy(std::rc::Rc::clone(counter)))
+}
+
 #[test]
-fn a_signal_handler_may_use_the_context_stack() {
-    // Handlers run on a thread of their own ([SIG-4]); running them here the
-    // way that thread does shows they may use the stack, re-entrantly too.
+fn user_values_are_dropped_when_their_last_holder_goes_and_may_use_the_stack() {
+    flytectx::initialize();
+    let dropped = std::rc::Rc::new(std::cell::Cell::new(0));
+    let root = flytectx::current_context();
+    // Each of the places a user value can sit: a slot, user-space params, a
+    // task resolver, a node list; each freed when its context is.
+    for round in 1..=3u32 {
+        let es =
+            flytectx::ExecutionState::new("w", None, None, None, Some(noisy(&dropped))).unwrap();
+        let cs = flytectx::CompilationState::new("p", 1, Some(noisy(&dropped))).unwrap();
+        cs.add_node(noisy(&dropped));
+        let b = root
+            .new_builder()
+            .unwrap()
+            .with_client(Some(noisy(&dropped)))
+            .with_execution_state(Some(&es))
+            .with_compilation_state(Some(&cs));
+        drop((es, cs));
+        // Two scopes freed by one cleanup, the outer leaving first.
+        let outer = flytectx::enter_context(b);
+        let inner_builder = outer
+            .context()
+            .new_builder()
+            .unwrap()
+            .with_worker_queue(Some(noisy(&dropped)));
+        let _inner = flytectx::enter_context(inner_builder);
+        assert_eq!(dropped.get(), 5 * (round - 1), "nothing dropped while held");
+        outer.exit().unwrap();
+        assert_eq!(
+            dropped.get(),
+            5 * round,
+            "all five dropped when the contexts were freed"
+        );
+    }
+    assert_eq!(flytectx::size(), 1);
+}
+
+#[test]
+fn accessors_and_identity() {
+    let mut m = ContextManager::new().unwrap();
+    let root = m.current_context();
+    let c = root
+        .new_builder()
+        .unwrap()
+        .enter_conditional_section()
+        .build();
+    let d = root.new_builder().unwrap().build();
+    assert_eq!((c.in_a_condition(), d.in_a_condition()), (true, false));
+    assert_eq!(
+        (c.weak().in_a_condition(), root.in_a_condition()),
+        (Ok(true), Ok(false))
+    );
+    assert_eq!(c.clone(), c, "the same context");
+    assert_ne!(c, d);
+    assert!(c == c.weak() && !(c == d.weak()));
+    assert_eq!(c.weak().id(), c.id());
+    assert_ne!(c.id(), d.id());
+    let b = c.new_builder();
+    assert_eq!((b.level(), b.in_a_condition()), (2, true));
+    assert_eq!(
+        (d.new_builder().level(), d.new_builder().in_a_condition()),
+        (2, false)
+    );
+    let with_cs = root.upgrade().unwrap().with_new_compilation_state().build();
+    assert!(with_cs.compilation_state().is_some(), "[BLD-5]");
+    assert!(c.compilation_state().is_none());
+    assert_eq!(m.entries(), vec![root]);
+    m.push_context(&c).unwrap();
+    assert_eq!(m.entries(), vec![root, c.weak()]);
+    let token = m.enter_scope(d.new_builder());
+    assert_eq!(token.mark(), 3);
+    assert_eq!(m.exit_scope(token), Ok(()));
+    assert_eq!(m.size(), 2);
+    // Node lists are objects: shared or not.
+    let cs = c
+        .new_builder()
+        .with_new_compilation_state()
+        .compilation_state()
+        .unwrap();
+    let same = cs.nodes();
+    assert!(same.same(&cs.nodes()));
+    assert!(!same.same(&cs.with_params(Some("p"), None, None, None).nodes()));
+}
+
+#[test]
+fn pop_errors_compare_by_what_they_hold() {
+    let mut a = ContextManager::new().unwrap();
+    let root = a.current_context().upgrade().unwrap();
+    let other = root.new_builder().build();
+    let popped = a.pop_context();
+    assert_eq!(popped, Err(PopError::PoppedRoot(root.clone())));
+    assert_ne!(popped, Err(PopError::PoppedRoot(other)));
+    assert_ne!(popped, Err(PopError::Empty));
+    assert_eq!(a.pop_context(), Err(PopError::Empty));
+}
+
+#[test]
+fn a_guard_on_an_emptied_stack_reports_its_cleanup_failure() {
+    std::thread::spawn(|| {
+        let root = flytectx::current_context().upgrade().unwrap();
+        let _ = flytectx::pop_context();
+        let guard = flytectx::enter_context(root.new_builder());
+        assert!(
+            matches!(guard.exit(), Err(PopError::PoppedRoot(_))),
+            "[WITH-4]"
+        );
+        assert_eq!(flytectx::size(), 0);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn dropping_builders_managers_and_scopes_releases_what_they_hold() {
+    let root = flytectx::current_context().upgrade().unwrap();
+    let before = flytectx::arena_stats();
+    for _ in 0..1000 {
+        // Made and dropped each round: any owner a builder forgets to give
+        // back keeps it alive, and shows in the live count below.
+        let es = flytectx::ExecutionState::new("w", None, None, None, None).unwrap();
+        // A builder holding states, never built.
+        drop(
+            root.new_builder()
+                .with_execution_state(Some(&es))
+                .with_new_compilation_state(),
+        );
+        drop(root.new_builder().with_new_compilation_state());
+        // Builders holding only one of the two states.
+        drop(
+            flytectx::Builder::new(None)
+                .unwrap()
+                .with_execution_state(Some(&es)),
+        );
+        drop(
+            flytectx::Builder::new(None)
+                .unwrap()
+                .with_new_compilation_state(),
+        );
+        // A manager with entries, and a scope left by dropping it.
+        let mut m = ContextManager::new().unwrap();
+        let r = m.current_context();
+        m.push_context(r).unwrap();
+        {
+            let scope = m.enter_context(root.new_builder());
+            assert_eq!(scope.size(), 3);
+        }
+        assert_eq!(m.size(), 2, "the scope was left when dropped");
+    }
+    let after = flytectx::arena_stats();
+    assert_eq!(after.live_contexts, before.live_contexts);
+    assert_eq!(after.live_execution_states, before.live_execution_states);
+    assert_eq!(
+        after.live_compilation_states,
+        before.live_compilation_states
+    );
+    assert!(
+        after.context_slots <= before.context_slots + 4,
+        "{before:?} {after:?}"
+    );
+}
+
+#[test]
+fn the_signal_handler_list_is_process_wide_and_resettable_for_harnesses() {
+    // The only test in this binary that touches the handler list.
+    flytectx::signals::reset_signal_handlers();
+    assert_eq!(flytectx::signals::signal_handler_count(), 0);
+    flytectx::add_signal_handler(|_| {});
+    std::thread::spawn(|| flytectx::add_signal_handler(|_| {}))
+        .join()
+        .unwrap();
+    assert_eq!(flytectx::signals::signal_handler_count(), 2, "[SIG-1]");
+    flytectx::initialize();
+    assert_eq!(flytectx::signals::signal_handler_count(), 2, "[SIG-3]");
+    flytectx::signals::reset_signal_handlers();
+    assert_eq!(flytectx::signals::signal_handler_count(), 0);
+
+    // Handlers run on a thread of their own ([SIG-4]); running them the way
+    // that thread does shows they may use the context stack, scopes included.
     let (tx, rx) = std::sync::mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     flytectx::add_signal_handler(move |signum| {
@@ -244,5 +439,6 @@ fn a_signal_handler_may_use_the_context_stack() {
         .join()
         .unwrap();
     let got: Vec<_> = rx.try_iter().collect();
-    assert!(got.contains(&(2, 2, 1)), "{got:?}");
+    assert_eq!(got, vec![(2, 2, 1)]);
+    flytectx::signals::reset_signal_handlers();
 }

@@ -359,5 +359,30 @@ mod tests {
             );
         }
         assert_eq!(Answer::Err("x".into()).to_value(), json!({"err": "x"}));
+        assert_eq!(Answer::Ok(json!(1)).to_string(), r#"{"ok":1}"#);
+    }
+
+    #[test]
+    fn a_refused_answer_says_what_is_wrong_with_it() {
+        let why = |line: &str| Answer::parse_line(line).unwrap_err();
+        assert!(why("[1]").contains("not an array"), "{}", why("[1]"));
+        assert!(why("7").contains("not a number"));
+        assert!(why("true").contains("not a boolean"));
+        assert!(why("null").contains("not null"));
+        assert!(why(r#""s""#).contains("not a string"));
+        assert!(why(r#"{"err":3}"#).contains("`err` holds a non-empty string, not a number"));
+        assert!(why(r#"{"err":{}}"#).contains("not an object"));
+        assert!(why(r#"{"yes":1}"#).contains("not `yes`"));
+        assert!(why("{}").contains("this one has none"));
+        assert!(why(r#"{"ok":1,"err":"x"}"#).contains("`ok`, `err`"));
+    }
+
+    #[test]
+    fn numbering_counts_in_first_seen_order() {
+        let mut n = Numbering::default();
+        assert!(n.is_empty());
+        assert_eq!((n.number('a'), n.number('b'), n.number('a')), (0, 1, 0));
+        assert_eq!((n.len(), n.is_empty()), (2, false));
+        assert_eq!((n.get(1), n.get(2)), (Some('b'), None));
     }
 }

@@ -53,3 +53,21 @@ pub use answer::Answer;
 pub use model::Model;
 pub use port::{ModelPort, TraceError};
 pub use trace::Op;
+
+#[cfg(test)]
+mod tests {
+    use super::Profile;
+
+    #[test]
+    fn profiles_are_named_as_traces_write_them() {
+        assert_eq!(
+            (Profile::Compat.as_str(), Profile::Isolated.as_str()),
+            ("compat", "isolated")
+        );
+        assert_eq!(Profile::Isolated.to_string(), "isolated");
+        assert_eq!(
+            serde_json::to_string(&Profile::Compat).unwrap(),
+            r#""compat""#
+        );
+    }
+}

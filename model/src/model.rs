@@ -249,10 +249,6 @@ impl Model {
     pub fn signal_handlers(&self) -> &[String] {
         &self.handlers
     }
-    /// How many `with` scopes the active unit has open.
-    pub fn open_scopes(&self) -> usize {
-        self.unit().marks.len()
-    }
 
     fn unit(&self) -> &Unit {
         self.active
@@ -979,6 +975,25 @@ mod tests {
             m.unit_end();
             assert_eq!(m.size(), parent_size, "{profile:?}");
         }
+    }
+
+    #[test]
+    fn signal_handlers_are_one_ordered_list_kept_across_initialize() {
+        let mut m = compat();
+        m.add_signal_handler("a");
+        m.thread_begin();
+        m.add_signal_handler("b");
+        m.initialize();
+        m.unit_end();
+        m.initialize();
+        assert_eq!(m.signal_handlers(), ["a", "b"], "[SIG-1], [SIG-3]");
+        let out = m.sigint();
+        assert_eq!(
+            out.ran,
+            vec![("a".to_string(), SIGINT), ("b".to_string(), SIGINT)],
+            "[SIG-2]"
+        );
+        assert_eq!(out.exit_status, 1);
     }
 
     #[test]

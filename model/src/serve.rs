@@ -38,17 +38,9 @@ pub fn serve(
                                      "name": concat!("flytectx-model ", env!("CARGO_PKG_VERSION")),
                                      "profiles": [Profile::Compat, Profile::Isolated]}})
                 }
-                Err(why) => {
+                Err((kind, why)) => {
                     writeln!(log, "request {}: {why}", i + 1)?;
-                    Answer::Err(
-                        if why.contains("profile") {
-                            "unsupported_profile"
-                        } else {
-                            "bad_request"
-                        }
-                        .into(),
-                    )
-                    .to_value()
+                    Answer::Err(kind.into()).to_value()
                 }
             },
             // [PROTO-3]: one answer per operation, in order.
@@ -72,18 +64,76 @@ pub fn serve(
     Ok(())
 }
 
-fn hello(line: &str) -> Result<Profile, String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("hello is not JSON: {e}"))?;
+/// The profile a hello asks for, or the error kind to answer and why.
+fn hello(line: &str) -> Result<Profile, (&'static str, String)> {
+    let bad = |why: String| ("bad_request", why);
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| bad(format!("hello is not JSON: {e}")))?;
     let h = v
         .get("hello")
-        .ok_or("the first request must be {\"hello\": ...}")?;
+        .ok_or_else(|| bad("the first request must be {\"hello\": ...}".to_string()))?;
     if h.get("protocol") != Some(&json!(PROTOCOL))
         || h.get("version") != Some(&json!(PROTOCOL_VERSION))
     {
-        return Err(format!(
+        return Err(bad(format!(
             "this port speaks {PROTOCOL} version {PROTOCOL_VERSION}, not {h}"
-        ));
+        )));
     }
     serde_json::from_value(h.get("profile").cloned().unwrap_or(Value::Null))
-        .map_err(|e| format!("unknown profile: {e}"))
+        .map_err(|e| ("unsupported_profile", format!("unknown profile: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(requests: &[&str]) -> (Vec<Value>, String) {
+        let input = requests.join("\n");
+        let (mut out, mut log) = (Vec::new(), Vec::new());
+        serve(input.as_bytes(), &mut out, &mut log).unwrap();
+        let answers = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (answers, String::from_utf8(log).unwrap())
+    }
+
+    #[test]
+    fn hello_checks_protocol_and_version_and_profile() {
+        let ok = hello_request(Profile::Compat).to_string();
+        let (a, _) = session(&[&ok, r#"{"op":"size"}"#]);
+        assert_eq!(a[0]["hello"]["version"], PROTOCOL_VERSION, "[PROTO-2]");
+        assert_eq!(a[1], json!({"ok": 1}), "[PROTO-3]");
+        for bad in [
+            ok.replace(&format!("\"version\":{PROTOCOL_VERSION}"), "\"version\":2"),
+            ok.replace(PROTOCOL, "other-protocol"),
+        ] {
+            let (a, log) = session(&[&bad]);
+            assert_eq!(a[0], json!({"err": "bad_request"}), "{bad}");
+            assert!(log.contains("request 1"), "{log}");
+        }
+        let (a, _) = session(&[&ok.replace("compat", "sideways")]);
+        assert_eq!(a[0], json!({"err": "unsupported_profile"}));
+    }
+
+    #[test]
+    fn a_request_it_cannot_read_is_answered_and_explained() {
+        let ok = hello_request(Profile::Isolated).to_string();
+        let (a, log) = session(&[
+            &ok,
+            r#"{"op":"fly"}"#,
+            r#"{"op":"push","ctx":"c7"}"#,
+            r#"{"op":"size"}"#,
+        ]);
+        assert_eq!(
+            (&a[1], &a[2], &a[3]),
+            (
+                &json!({"err": "bad_request"}),
+                &json!({"err": "bad_request"}),
+                &json!({"ok": 1})
+            )
+        );
+        assert!(log.contains("line 2") && log.contains("request 3"), "{log}");
+    }
 }

@@ -120,17 +120,6 @@ impl Slot {
             Slot::WorkerQueue => "with_worker_queue",
         }
     }
-
-    /// The field name in a context summary ([OBS-2]).
-    pub fn field(self) -> &'static str {
-        match self {
-            Slot::FileAccess => "file_access",
-            Slot::FlyteClient => "flyte_client",
-            Slot::SerializationSettings => "serialization_settings",
-            Slot::OutputMetadataTracker => "output_metadata_tracker",
-            Slot::WorkerQueue => "worker_queue",
-        }
-    }
 }
 
 /// One builder step ([TRACE-3]).
@@ -428,62 +417,6 @@ impl Op {
     /// The line form: one JSON object, no trailing newline.
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("an Op always serializes")
-    }
-
-    /// Every object name this operation mentions, with the field it is in.
-    pub fn names(&self) -> Vec<(&'static str, AnyName)> {
-        let mut out = Vec::new();
-        let mut add = |field: &'static str, n: Option<AnyName>| {
-            if let Some(n) = n {
-                out.push((field, n));
-            }
-        };
-        let o = |n: &Option<OpaqueName>| n.map(AnyName::Opaque);
-        match self {
-            Op::Push { ctx }
-            | Op::UserSpaceParams { ctx }
-            | Op::CtxNewEs { ctx, .. }
-            | Op::CtxNewCs { ctx, .. } => add("ctx", Some(AnyName::Ctx(*ctx))),
-            Op::NewContext { file_access } => add("file_access", o(file_access)),
-            Op::Build { from, steps } | Op::WithEnter { from, steps } => {
-                add("from", Some(AnyName::Ctx(*from)));
-                for step in steps {
-                    match step {
-                        Step::WithExecutionState(es) => add("steps", es.map(AnyName::Es)),
-                        Step::WithCompilationState(cs) => add("steps", cs.map(AnyName::Cs)),
-                        Step::WithSlot(_, v) => add("steps", o(v)),
-                        Step::EnterConditionalSection | Step::WithNewCompilationState => {}
-                    }
-                }
-            }
-            Op::Observe { target } => add("ref", Some(*target)),
-            Op::NewEs {
-                user_space_params, ..
-            } => add("user_space_params", o(user_space_params)),
-            Op::EsWithParams {
-                es,
-                user_space_params,
-                ..
-            } => {
-                add("es", Some(AnyName::Es(*es)));
-                add("user_space_params", o(user_space_params));
-            }
-            Op::TakeBranch { es } | Op::BranchComplete { es } => add("es", Some(AnyName::Es(*es))),
-            Op::NewCs { task_resolver, .. } => add("task_resolver", o(task_resolver)),
-            Op::CsWithParams {
-                cs,
-                task_resolver,
-                nodes_of,
-                ..
-            } => {
-                add("cs", Some(AnyName::Cs(*cs)));
-                add("task_resolver", o(task_resolver));
-                add("nodes_of", nodes_of.map(AnyName::Cs));
-            }
-            Op::AddNode { cs } => add("cs", Some(AnyName::Cs(*cs))),
-            _ => {}
-        }
-        out
     }
 }
 
@@ -977,6 +910,32 @@ mod tests {
     }
 
     #[test]
+    fn clauses_of_a_build_include_those_of_its_steps() {
+        let build = |steps| Op::Build {
+            from: CtxName(0),
+            steps,
+        };
+        let c = build(vec![Step::EnterConditionalSection]).clauses();
+        assert!(
+            c.contains(&"COND-3") && c.contains(&"BLD-2") && !c.contains(&"BLD-4"),
+            "{c:?}"
+        );
+        let c = build(vec![
+            Step::WithNewCompilationState,
+            Step::WithNewCompilationState,
+        ])
+        .clauses();
+        assert_eq!(
+            c.iter().filter(|&&x| x == "BLD-4").count(),
+            1,
+            "each clause once: {c:?}"
+        );
+        let c = build(vec![Step::WithSlot(Slot::FlyteClient, None)]).clauses();
+        assert!(c.contains(&"BLD-3") && !c.contains(&"COND-1"), "{c:?}");
+        assert_eq!(Op::Pop.clauses(), vec!["POP-1", "POP-2", "POP-3", "STK-1"]);
+    }
+
+    #[test]
     fn errors_name_the_column_of_the_offending_field() {
         let line = r#"{"op":"push","ctx":"es1"}"#;
         let e = decode(line).unwrap_err();
@@ -1009,6 +968,42 @@ mod tests {
 
         let e = decode(r#"{"op":"new_es","working_dir":"../x","mode":null,"engine_dir":null,"branch_eval_mode":null,"user_space_params":null}"#).unwrap_err();
         assert!(e.message.contains("directory name"), "[TRACE-4]: {e}");
+    }
+
+    #[test]
+    fn a_column_inside_a_character_is_that_character_s() {
+        let line = "aé b";
+        assert_eq!(char_column(line, 0), 1);
+        assert_eq!(
+            (
+                char_column(line, 1),
+                char_column(line, 2),
+                char_column(line, 3)
+            ),
+            (2, 2, 3)
+        );
+        assert_eq!(
+            char_column(line, 99),
+            5,
+            "past the end: after the last character"
+        );
+    }
+
+    #[test]
+    fn an_error_inside_a_list_points_into_the_list() {
+        let line = r#"{"op":"build","from":"c0","steps":["enter_conditional_section",5]}"#;
+        let e = decode(line).unwrap_err();
+        let list_starts = line.find('[').unwrap() + 1;
+        assert!(e.column > list_starts + 20, "{e}");
+        // A scalar's error points at the start of the value.
+        let e = decode(r#"{"op":"push","ctx":5}"#).unwrap_err();
+        assert_eq!(e.column, 20, "{e}");
+    }
+
+    #[test]
+    fn structure_errors_count_lines_from_one_when_none_are_given() {
+        let e = check_structure(&[Op::Size, Op::ThreadEnd], &[]).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
     }
 
     #[test]

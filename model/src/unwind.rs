@@ -17,15 +17,6 @@ pub enum Outcome {
     Skipped,
 }
 
-impl Outcome {
-    pub fn to_value(&self) -> serde_json::Value {
-        match self {
-            Outcome::Answered(a) => a.to_value(),
-            Outcome::Skipped => serde_json::json!({"skipped": true}),
-        }
-    }
-}
-
 /// The unwinding state of one unit (thread or task).
 #[derive(Clone, Debug, Default)]
 struct Unit {
@@ -90,7 +81,6 @@ impl Unwinder {
     /// Record the answer the port gave to `sent`.
     pub fn answered(&mut self, sent: &Op, answer: &Answer) {
         match sent {
-            Op::Reset => *self = Unwinder::default(),
             Op::ThreadBegin | Op::TaskBegin => self.units.push(Unit::default()),
             Op::ThreadEnd | Op::TaskEnd => {
                 // [RUN-3]: nothing crosses a thread or task boundary.
@@ -236,6 +226,58 @@ mod tests {
         // The unit's top level stops the propagation.
         assert_eq!(steps[12].outcome, Outcome::Answered(Answer::ok(0)));
         assert!(!is_wire_form(&ops, &steps));
+    }
+
+    #[test]
+    fn a_failing_exit_at_the_top_level_stops_there() {
+        // current; pop (root); with { } fails its cleanup at the top level; size
+        let ops = vec![Op::Current, Op::Pop, enter(), exit(None), Op::Size];
+        let steps = run(&ops);
+        assert_eq!(
+            steps[3].outcome,
+            Outcome::Answered(Answer::Err("popped_root".into()))
+        );
+        assert_eq!(
+            steps[4].outcome,
+            Outcome::Answered(Answer::ok(0)),
+            "[RUN-3]: nothing left to skip"
+        );
+    }
+
+    #[test]
+    fn an_error_after_a_thread_inside_a_scope_still_propagates() {
+        // with { thread { } pop pop(fails) size } : the thread's end gives the
+        // scope back its unit, so the failure skips the size.
+        let ops = vec![
+            Op::Current,
+            enter(),
+            Op::ThreadBegin,
+            Op::Size,
+            Op::ThreadEnd,
+            Op::Pop,
+            Op::Pop,
+            Op::Size,
+            exit(None),
+        ];
+        let steps = run(&ops);
+        assert_eq!(
+            steps[6].outcome,
+            Outcome::Answered(Answer::Err("popped_root".into()))
+        );
+        assert_eq!(steps[7].outcome, Outcome::Skipped, "[RUN-1]");
+        assert_eq!(steps[8].sent, Some(exit(Some("popped_root"))), "[RUN-3]");
+        // And a task's end does the same.
+        let ops = vec![
+            Op::Current,
+            enter(),
+            Op::TaskBegin,
+            Op::TaskEnd,
+            Op::Pop,
+            Op::Pop,
+            Op::Size,
+            exit(None),
+        ];
+        assert_eq!(run(&ops)[6].outcome, Outcome::Skipped);
     }
 
     #[test]
