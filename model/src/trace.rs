@@ -703,14 +703,11 @@ pub fn decode_op_line(
             ));
         }
     };
-    let expect = if allow_expect {
-        match f.entries.iter_mut().find(|(k, _, _)| k.0 == "expect") {
-            Some((_, raw, used)) => {
-                *used = true;
-                Some(serde_json::from_str(raw.get()).expect("a raw value is valid JSON"))
-            }
-            None => None,
-        }
+    // Decoded like any field: valid JSON can still be out of a Value's range
+    // (a number such as 1e999).
+    let has_expect = allow_expect && f.entries.iter().any(|(k, _, _)| k.0 == "expect");
+    let expect = if has_expect {
+        Some(f.req::<serde_json::Value>("expect", what)?)
     } else {
         None
     };
@@ -1004,6 +1001,17 @@ mod tests {
     fn structure_errors_count_lines_from_one_when_none_are_given() {
         let e = check_structure(&[Op::Size, Op::ThreadEnd], &[]).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn an_expected_answer_out_of_range_is_refused_not_a_panic() {
+        // Found by the trace_parser fuzz target: valid JSON, but no Value holds it.
+        let line = r#"{"op":"size","expect":{"ok":1e999}}"#;
+        let e = decode_op_line(line, 3, true).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("field `expect`"), "{e}");
+        let (_, expect) = decode_op_line(r#"{"op":"size","expect":{"ok":1}}"#, 1, true).unwrap();
+        assert_eq!(expect, Some(serde_json::json!({"ok": 1})));
     }
 
     #[test]
