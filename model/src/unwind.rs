@@ -300,6 +300,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_end_leaves_the_main_unit_in_place() {
+        // `drive` is public and may be handed operations that no trace file
+        // would pass ([TRACE-5]); an end without its begin must not take the
+        // main unit away, and errors inside a scope still propagate after it.
+        let ops = vec![
+            Op::ThreadEnd,
+            Op::TaskEnd,
+            enter(),
+            Op::Pop,
+            Op::Size,
+            exit(None),
+        ];
+        let steps = drive::<()>(&ops, |op| {
+            Ok(match op {
+                Op::Pop => Answer::Err("empty".into()),
+                _ => Answer::ok(1),
+            })
+        })
+        .unwrap();
+        assert_eq!(steps[4].outcome, Outcome::Skipped, "[RUN-1]");
+        assert_eq!(steps[5].sent, Some(exit(Some("empty"))), "[RUN-3]");
+    }
+
+    #[test]
     fn a_scope_that_fails_to_open_skips_its_body_and_its_exit() {
         let ops = vec![enter(), Op::Size, enter(), exit(None), exit(None), Op::Size];
         let mut calls = 0;
