@@ -999,8 +999,15 @@ mod tests {
     #[test]
     fn origins_follow_the_last_push_and_the_scope_entry() {
         let mut m = compat();
+        let init = line!() + 1;
+        m.initialize();
         let root = m.current_context();
-        assert!(m.context(root).origin.is_some(), "[ORIG-3]");
+        let root_origin = m.context(root).origin.unwrap().0;
+        assert_eq!(
+            (root_origin.file(), root_origin.line()),
+            (file!(), init),
+            "[ORIG-3]: the call that caused the initialization"
+        );
         let b = m.new_builder(root);
         let c = m.build(&b);
         assert_eq!(m.context(c).origin, None);
