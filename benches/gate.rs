@@ -15,65 +15,51 @@
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use std::hint::black_box;
 
+mod ops;
+
 /// Operations per benchmark call.
 const OPS: u32 = 1000;
 
 /// Initializes the thread's stack and warms every path the benchmarks take.
-fn warm(ops: u32) -> u32 {
-    let root = flytectx::current_context();
-    flytectx::push_context(root).expect("the root is alive");
-    drop(flytectx::pop_context());
-    let builder = root.new_builder().expect("the root is alive");
-    flytectx::with_context(builder, |_| Ok::<_, ()>(())).expect("the scope is balanced");
-    ops
+fn warm(count: u32) -> u32 {
+    ops::push_pop();
+    ops::with_context();
+    ops::build_push_pop();
+    count
 }
 
 #[library_benchmark]
 #[bench::ops(args = (OPS), setup = warm)]
-fn push_pop(ops: u32) -> usize {
-    for _ in 0..ops {
-        flytectx::push_context(black_box(flytectx::current_context())).expect("the root is alive");
-        drop(black_box(flytectx::pop_context()));
+fn push_pop(count: u32) -> usize {
+    for _ in 0..count {
+        ops::push_pop();
     }
     flytectx::size()
 }
 
 #[library_benchmark]
 #[bench::ops(args = (OPS), setup = warm)]
-fn current(ops: u32) -> usize {
-    for _ in 0..ops {
+fn current(count: u32) -> usize {
+    for _ in 0..count {
         black_box(flytectx::current_context());
     }
     flytectx::size()
 }
 
-// The closure form, as in `benches/stack.rs`: derive a builder from the
-// current context, enter its scope, leave it. (A plain comment: gungraun's
-// attribute takes no doc attribute.)
 #[library_benchmark]
 #[bench::ops(args = (OPS), setup = warm)]
-fn with_context(ops: u32) -> usize {
-    for _ in 0..ops {
-        let builder = flytectx::current_context()
-            .new_builder()
-            .expect("the root is alive");
-        flytectx::with_context(builder, |ctx| Ok::<_, ()>(black_box(ctx)))
-            .expect("the scope pops its own context");
+fn with_context(count: u32) -> usize {
+    for _ in 0..count {
+        ops::with_context();
     }
     flytectx::size()
 }
 
 #[library_benchmark]
 #[bench::ops(args = (OPS), setup = warm)]
-fn build_push_pop(ops: u32) -> usize {
-    for _ in 0..ops {
-        let ctx = flytectx::current_context()
-            .new_builder()
-            .expect("the root is alive")
-            .build();
-        flytectx::push_context(&ctx).expect("a built context is alive");
-        drop(black_box(flytectx::pop_context()));
-        drop(black_box(ctx));
+fn build_push_pop(count: u32) -> usize {
+    for _ in 0..count {
+        ops::build_push_pop();
     }
     flytectx::size()
 }

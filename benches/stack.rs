@@ -31,6 +31,8 @@ use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod ops;
+
 thread_local! {
     // Holds the root, like the impl's stack outside any scope.
     static VEC_STACK: RefCell<Vec<u32>> = RefCell::new(vec![1]);
@@ -88,16 +90,7 @@ fn vec_top() -> Option<u32> {
 fn push_pop(c: &mut Criterion) {
     let mut g = c.benchmark_group("push_pop");
 
-    // Push the current context itself, then pop it: the pair flytekit does
-    // around any code that runs "in" an existing context.
-    g.bench_function("impl", |b| {
-        b.iter(|| {
-            flytectx::push_context(black_box(flytectx::current_context()))
-                .expect("the root is alive");
-            // The popped strong handle is released here, as a caller would.
-            drop(black_box(flytectx::pop_context()));
-        })
-    });
+    g.bench_function("impl", |b| b.iter(ops::push_pop));
     assert_root_only();
 
     g.bench_function("model", |b| {
@@ -169,19 +162,7 @@ fn current(c: &mut Criterion) {
 fn with_context(c: &mut Criterion) {
     let mut g = c.benchmark_group("with_context");
 
-    // The closure form: it is the natural user call, the counterpart of
-    // flytekit's `with FlyteContextManager.with_context(builder) as ctx:`.
-    // It builds the scope's context from the builder, pushes it, runs the
-    // body and pops (and frees) the context.
-    g.bench_function("impl", |b| {
-        b.iter(|| {
-            let builder = flytectx::current_context()
-                .new_builder()
-                .expect("the root is alive");
-            flytectx::with_context(builder, |ctx| Ok::<_, ()>(black_box(ctx)))
-                .expect("the scope pops its own context")
-        })
-    });
+    g.bench_function("impl", |b| b.iter(ops::with_context));
     assert_root_only();
 
     g.bench_function("model", |b| {
@@ -209,19 +190,7 @@ fn with_context(c: &mut Criterion) {
 fn build_push_pop(c: &mut Criterion) {
     let mut g = c.benchmark_group("build_push_pop");
 
-    // The long-hand of a scope: derive, build, push, pop. The built context
-    // is freed when both its handle and the popped handle are gone.
-    g.bench_function("impl", |b| {
-        b.iter(|| {
-            let ctx = flytectx::current_context()
-                .new_builder()
-                .expect("the root is alive")
-                .build();
-            flytectx::push_context(&ctx).expect("a built context is alive");
-            drop(black_box(flytectx::pop_context()));
-            drop(black_box(ctx));
-        })
-    });
+    g.bench_function("impl", |b| b.iter(ops::build_push_pop));
     assert_root_only();
 
     g.bench_function("model", |b| {
@@ -250,11 +219,7 @@ fn depth(c: &mut Criterion) {
         }
         assert_eq!(flytectx::size(), depth);
         g.bench_with_input(BenchmarkId::from_parameter(depth), &depth, |b, _| {
-            b.iter(|| {
-                flytectx::push_context(black_box(flytectx::current_context()))
-                    .expect("the top is alive");
-                drop(black_box(flytectx::pop_context()));
-            })
+            b.iter(ops::push_pop)
         });
         for _ in 1..depth {
             flytectx::pop_context().expect("above the root");
