@@ -1,0 +1,444 @@
+//! The operations of the trace language and their arguments ([TRACE-2],
+//! [TRACE-3]), with the clauses each exercises.
+
+use crate::names::{AnyName, CsName, CtxName, EsName, OpaqueName};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Execution modes ([ES-3]), spelled as flytekit's enum members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Mode {
+    TaskExecution,
+    LocalWorkflowExecution,
+    LocalTaskExecution,
+    DynamicTaskExecution,
+    EagerExecution,
+    EagerLocalExecution,
+    LocalDynamicTaskExecution,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 7] = [
+        Mode::TaskExecution,
+        Mode::LocalWorkflowExecution,
+        Mode::LocalTaskExecution,
+        Mode::DynamicTaskExecution,
+        Mode::EagerExecution,
+        Mode::EagerLocalExecution,
+        Mode::LocalDynamicTaskExecution,
+    ];
+
+    /// [COND-2]: the modes in which a conditional section replaces the state.
+    pub fn is_local(self) -> bool {
+        matches!(
+            self,
+            Mode::LocalWorkflowExecution
+                | Mode::LocalTaskExecution
+                | Mode::EagerLocalExecution
+                | Mode::LocalDynamicTaskExecution
+        )
+    }
+}
+
+/// Branch evaluation modes ([ES-3]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Branch {
+    #[serde(rename = "BRANCH_ACTIVE")]
+    Active,
+    #[serde(rename = "BRANCH_SKIPPED")]
+    Skipped,
+}
+
+/// A directory name given by a trace ([TRACE-4]): empty, or 1 to 64 characters
+/// from `A-Z a-z 0-9 _ . -`, not `.` or `..`, so that a port may create it
+/// under a scratch directory without escaping it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct DirName(String);
+
+impl DirName {
+    pub fn new(s: &str) -> Option<DirName> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+        let ok = s.is_empty() || (s.len() <= 64 && s.chars().all(allowed) && s != "." && s != "..");
+        ok.then(|| DirName(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for DirName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DirName::new(&s).ok_or_else(|| {
+            de::Error::invalid_value(
+                de::Unexpected::Str(&s),
+                &"a directory name of 1 to 64 characters from A-Z a-z 0-9 _ . - (not . or ..), or \"\"",
+            )
+        })
+    }
+}
+
+/// The five opaque fields of a context ([CTX-1]), in summary order ([OBS-2]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    FileAccess,
+    FlyteClient,
+    SerializationSettings,
+    OutputMetadataTracker,
+    WorkerQueue,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 5] = [
+        Slot::FileAccess,
+        Slot::FlyteClient,
+        Slot::SerializationSettings,
+        Slot::OutputMetadataTracker,
+        Slot::WorkerQueue,
+    ];
+
+    /// The builder method that sets this slot ([BLD-3]); also its step name.
+    pub fn builder_method(self) -> &'static str {
+        match self {
+            Slot::FileAccess => "with_file_access",
+            Slot::FlyteClient => "with_client",
+            Slot::SerializationSettings => "with_serialization_settings",
+            Slot::OutputMetadataTracker => "with_output_metadata_tracker",
+            Slot::WorkerQueue => "with_worker_queue",
+        }
+    }
+}
+
+/// One builder step ([TRACE-3]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    EnterConditionalSection,
+    WithNewCompilationState,
+    WithExecutionState(Option<EsName>),
+    WithCompilationState(Option<CsName>),
+    WithSlot(Slot, Option<OpaqueName>),
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Step::EnterConditionalSection => s.serialize_str("enter_conditional_section"),
+            Step::WithNewCompilationState => s.serialize_str("with_new_compilation_state"),
+            Step::WithExecutionState(es) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("with_execution_state", es)?;
+                m.end()
+            }
+            Step::WithCompilationState(cs) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("with_compilation_state", cs)?;
+                m.end()
+            }
+            Step::WithSlot(slot, o) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(slot.builder_method(), o)?;
+                m.end()
+            }
+        }
+    }
+}
+
+const STEP_EXPECTING: &str = "a builder step: \"enter_conditional_section\", \"with_new_compilation_state\", or a one-field object such as {\"with_execution_state\": \"es0\"}";
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(STEP_EXPECTING)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Step, E> {
+                match s {
+                    "enter_conditional_section" => Ok(Step::EnterConditionalSection),
+                    "with_new_compilation_state" => Ok(Step::WithNewCompilationState),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::invalid_length(0, &self));
+                };
+                let step = match key.as_str() {
+                    "with_execution_state" => Step::WithExecutionState(map.next_value()?),
+                    "with_compilation_state" => Step::WithCompilationState(map.next_value()?),
+                    other => match Slot::ALL.iter().find(|s| s.builder_method() == other) {
+                        Some(&slot) => Step::WithSlot(slot, map.next_value()?),
+                        None => return Err(de::Error::unknown_field(other, STEP_FIELDS)),
+                    },
+                };
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "a builder step object has exactly one field",
+                    ));
+                }
+                Ok(step)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+const STEP_FIELDS: &[&str] = &[
+    "with_execution_state",
+    "with_compilation_state",
+    "with_file_access",
+    "with_client",
+    "with_serialization_settings",
+    "with_output_metadata_tracker",
+    "with_worker_queue",
+];
+
+/// One operation of a trace ([TRACE-2]). Serializes to its line form.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    Reset,
+    Initialize,
+    Current,
+    Size,
+    Push {
+        ctx: CtxName,
+    },
+    Pop,
+    NewContext {
+        file_access: Option<OpaqueName>,
+    },
+    Build {
+        from: CtxName,
+        steps: Vec<Step>,
+    },
+    WithEnter {
+        from: CtxName,
+        steps: Vec<Step>,
+    },
+    WithExit {
+        raise: Option<String>,
+    },
+    Observe {
+        #[serde(rename = "ref")]
+        target: AnyName,
+    },
+    UserSpaceParams {
+        ctx: CtxName,
+    },
+    NewOpaque,
+    NewEs {
+        working_dir: DirName,
+        mode: Option<Mode>,
+        engine_dir: Option<DirName>,
+        branch_eval_mode: Option<Branch>,
+        user_space_params: Option<OpaqueName>,
+    },
+    EsWithParams {
+        es: EsName,
+        working_dir: Option<DirName>,
+        mode: Option<Mode>,
+        engine_dir: Option<DirName>,
+        branch_eval_mode: Option<Branch>,
+        user_space_params: Option<OpaqueName>,
+    },
+    CtxNewEs {
+        ctx: CtxName,
+        working_dir: Option<DirName>,
+    },
+    TakeBranch {
+        es: EsName,
+    },
+    BranchComplete {
+        es: EsName,
+    },
+    NewCs {
+        prefix: String,
+        mode: i64,
+        task_resolver: Option<OpaqueName>,
+    },
+    CsWithParams {
+        cs: CsName,
+        prefix: Option<String>,
+        mode: Option<i64>,
+        task_resolver: Option<OpaqueName>,
+        nodes_of: Option<CsName>,
+    },
+    CtxNewCs {
+        ctx: CtxName,
+        prefix: String,
+    },
+    AddNode {
+        cs: CsName,
+    },
+    AddSignalHandler {
+        tag: String,
+    },
+    Sigint,
+    ThreadBegin,
+    ThreadEnd,
+    TaskBegin,
+    TaskEnd,
+}
+
+/// What kind of bracket an operation opens or closes ([TRACE-5]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bracket {
+    With,
+    Thread,
+    Task,
+}
+
+impl Bracket {
+    /// The operation that opens a bracket of this kind.
+    pub fn opener(self) -> &'static str {
+        match self {
+            Bracket::With => "with_enter",
+            Bracket::Thread => "thread_begin",
+            Bracket::Task => "task_begin",
+        }
+    }
+}
+
+impl Op {
+    /// The `op` string of this operation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Reset => "reset",
+            Op::Initialize => "initialize",
+            Op::Current => "current",
+            Op::Size => "size",
+            Op::Push { .. } => "push",
+            Op::Pop => "pop",
+            Op::NewContext { .. } => "new_context",
+            Op::Build { .. } => "build",
+            Op::WithEnter { .. } => "with_enter",
+            Op::WithExit { .. } => "with_exit",
+            Op::Observe { .. } => "observe",
+            Op::UserSpaceParams { .. } => "user_space_params",
+            Op::NewOpaque => "new_opaque",
+            Op::NewEs { .. } => "new_es",
+            Op::EsWithParams { .. } => "es_with_params",
+            Op::CtxNewEs { .. } => "ctx_new_es",
+            Op::TakeBranch { .. } => "take_branch",
+            Op::BranchComplete { .. } => "branch_complete",
+            Op::NewCs { .. } => "new_cs",
+            Op::CsWithParams { .. } => "cs_with_params",
+            Op::CtxNewCs { .. } => "ctx_new_cs",
+            Op::AddNode { .. } => "add_node",
+            Op::AddSignalHandler { .. } => "add_signal_handler",
+            Op::Sigint => "sigint",
+            Op::ThreadBegin => "thread_begin",
+            Op::ThreadEnd => "thread_end",
+            Op::TaskBegin => "task_begin",
+            Op::TaskEnd => "task_end",
+        }
+    }
+
+    pub fn opens(&self) -> Option<Bracket> {
+        match self {
+            Op::WithEnter { .. } => Some(Bracket::With),
+            Op::ThreadBegin => Some(Bracket::Thread),
+            Op::TaskBegin => Some(Bracket::Task),
+            _ => None,
+        }
+    }
+
+    pub fn closes(&self) -> Option<Bracket> {
+        match self {
+            Op::WithExit { .. } => Some(Bracket::With),
+            Op::ThreadEnd => Some(Bracket::Thread),
+            Op::TaskEnd => Some(Bracket::Task),
+            _ => None,
+        }
+    }
+
+    /// The clauses of spec.md this operation exercises, for reports of
+    /// divergences and for the coverage report.
+    pub fn clauses(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = match self {
+            Op::Reset => vec!["INIT-1", "SIG-3"],
+            Op::Initialize => vec!["INIT-2", "INIT-3", "INIT-4", "INIT-5"],
+            Op::Current => vec!["CUR-1", "CUR-2", "INIT-3", "INIT-4"],
+            Op::Size => vec!["SIZE-1"],
+            Op::Push { .. } => vec!["PUSH-1", "PUSH-2", "STK-1"],
+            Op::Pop => vec!["POP-1", "POP-2", "POP-3", "STK-1"],
+            Op::NewContext { .. } => vec!["CTX-2"],
+            Op::Build { .. } => vec!["BLD-1", "BLD-2"],
+            Op::WithEnter { .. } => vec!["WITH-1", "BLD-1", "BLD-2"],
+            Op::WithExit { .. } => vec!["WITH-2", "WITH-3", "WITH-4", "WITH-5", "RUN-2"],
+            Op::Observe { .. } => vec!["OBS-2", "OBS-3", "CTX-4", "ALIAS-1"],
+            Op::UserSpaceParams { .. } => vec!["CTX-3"],
+            Op::NewOpaque => vec!["OBS-4"],
+            Op::NewEs { .. } => vec!["ES-1", "ES-2", "ES-3"],
+            Op::EsWithParams { .. } => vec!["ES-4"],
+            Op::CtxNewEs { .. } => vec!["ES-8"],
+            Op::TakeBranch { .. } => vec!["ES-5", "ALIAS-1"],
+            Op::BranchComplete { .. } => vec!["ES-6", "ALIAS-1"],
+            Op::NewCs { .. } => vec!["CS-1"],
+            Op::CsWithParams { .. } => vec!["CS-3", "CS-4"],
+            Op::CtxNewCs { .. } => vec!["CS-6", "BLD-5"],
+            Op::AddNode { .. } => vec!["CS-2", "ALIAS-1"],
+            Op::AddSignalHandler { .. } => vec!["SIG-1"],
+            Op::Sigint => vec!["SIG-2", "SIG-3", "SIG-4"],
+            Op::ThreadBegin | Op::ThreadEnd => vec!["THR-1", "THR-2", "THR-3", "THR-4"],
+            Op::TaskBegin | Op::TaskEnd => vec!["TASK-1", "TASK-2", "TASK-3"],
+        };
+        if let Op::Build { steps, .. } | Op::WithEnter { steps, .. } = self {
+            for step in steps {
+                out.extend(match step {
+                    Step::EnterConditionalSection => &[
+                        "COND-1", "COND-2", "COND-3", "COND-4", "COND-5", "COND-6", "COND-7",
+                    ][..],
+                    Step::WithNewCompilationState => &["BLD-4"][..],
+                    _ => &["BLD-3"][..],
+                });
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|c| seen.insert(*c));
+        out
+    }
+
+    /// The line form: one JSON object, no trailing newline.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("an Op always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clauses_of_a_build_include_those_of_its_steps() {
+        let build = |steps| Op::Build {
+            from: CtxName(0),
+            steps,
+        };
+        let c = build(vec![Step::EnterConditionalSection]).clauses();
+        assert!(
+            c.contains(&"COND-3") && c.contains(&"BLD-2") && !c.contains(&"BLD-4"),
+            "{c:?}"
+        );
+        let c = build(vec![
+            Step::WithNewCompilationState,
+            Step::WithNewCompilationState,
+        ])
+        .clauses();
+        assert_eq!(
+            c.iter().filter(|&&x| x == "BLD-4").count(),
+            1,
+            "each clause once: {c:?}"
+        );
+        let c = build(vec![Step::WithSlot(Slot::FlyteClient, None)]).clauses();
+        assert!(c.contains(&"BLD-3") && !c.contains(&"COND-1"), "{c:?}");
+        assert_eq!(Op::Pop.clauses(), vec!["POP-1", "POP-2", "POP-3", "STK-1"]);
+    }
+
+}
