@@ -1,9 +1,11 @@
 //! The golden corpus: trace files whose lines carry the expected answers
 //! ([TRACE-8]), in wire form so that any runner can replay them.
 
-use crate::conform::UsageError;
+use crate::error::UsageError;
 use crate::run::expect;
-use flytectx_model::trace::{parse_trace, DecodeError, Header, TraceFile, TRACE_VERSION};
+use flytectx_model::trace::{
+    features_of, parse_trace, DecodeError, Header, TraceFile, TRACE_VERSION,
+};
 use flytectx_model::unwind::is_wire_form;
 use flytectx_model::{Answer, Op, Profile};
 use serde_json::Value;
@@ -119,6 +121,7 @@ pub fn render_file(
         flytectx_trace: TRACE_VERSION,
         title: title.to_string(),
         profiles: profiles.to_vec(),
+        features: Some(features_of(ops)),
         clauses: clauses.to_vec(),
     };
     let mut out = serde_json::to_string(&header).expect("headers serialize");
@@ -139,7 +142,8 @@ fn line_with_expect(op: &Op, expected: &Value) -> String {
 }
 
 /// Fill in (or refresh) the `expect` of every line of a corpus file from the
-/// model, keeping comments and blank lines. The file must be in wire form
+/// model, and write its header in the current trace version, keeping
+/// comments and blank lines. The file must be in wire form
 /// ([TRACE-8]) and give the same answers under every profile it lists.
 pub fn bless(path: &Path) -> Result<usize, UsageError> {
     let bytes = std::fs::read(path).map_err(|e| UsageError::Io(path.to_path_buf(), e))?;
@@ -190,8 +194,17 @@ pub fn bless(path: &Path) -> Result<usize, UsageError> {
     let text = String::from_utf8_lossy(&bytes);
     let mut out = String::new();
     let mut next = 0;
+    // [FEAT-4]: the header is written in the current version, listing the
+    // features the trace needs.
+    let header = Header {
+        flytectx_trace: TRACE_VERSION,
+        features: Some(file.features()),
+        ..file.header.clone()
+    };
     for (i, line) in text.split('\n').enumerate() {
-        if next < file.lines.len() && file.lines[next] == i + 1 {
+        if i + 1 == file.header_line {
+            out.push_str(&serde_json::to_string(&header).expect("headers serialize"));
+        } else if next < file.lines.len() && file.lines[next] == i + 1 {
             out.push_str(&line_with_expect(
                 &file.ops[next],
                 &answers[next].to_value(),

@@ -6,19 +6,11 @@
 use serde::Serialize;
 use std::path::Path;
 
-/// Clauses no corpus trace can carry, and why; tests must cover them instead.
-pub const CORPUS_EXEMPT: &[(&str, &str)] = &[
-    ("ORIG-", "stack frames differ between languages: pinned by Rust tests of the model and the implementation"),
-    ("PROTO-", "about how a port talks, not what it answers: pinned by the runner's tests with fake ports"),
-    ("PUSH-3", "an origin is a stack frame (see [ORIG-1]): pinned by Rust tests"),
-    ("WITH-6", "an origin is a stack frame (see [ORIG-2]): pinned by Rust tests"),
-    ("TRACE-7", "an invalid trace cannot be a corpus file: pinned by tests that feed one to the runner"),
-    ("TRACE-9", "a malformed file cannot be a corpus file: pinned by the hostile-input tests"),
-];
-
 #[derive(Clone, Debug, Serialize)]
 pub struct ClauseCoverage {
     pub id: String,
+    /// The feature the clause belongs to ([FEAT-2]).
+    pub feature: Option<flytectx_model::Feature>,
     /// `file:line` of each citation in model/src.
     pub model: Vec<String>,
     /// Test files (and scenario traces) that cite the clause.
@@ -49,42 +41,29 @@ impl ClauseCoverage {
     }
 }
 
+/// The files of `dir` and its subdirectories whose names end in `.ext`,
+/// in path order.
 fn files(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == ext))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if p.is_dir() {
+                pending.push(p);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
-}
-
-/// The clause ids of spec.md, in the order the spec defines them: a clause
-/// is defined by a paragraph that starts with its id.
-pub fn spec_clauses(spec: &str) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    let mut previous_blank = true;
-    for line in spec.lines() {
-        if previous_blank {
-            if let Some((id, _)) = line.strip_prefix('[').and_then(|l| l.split_once(']')) {
-                let well_formed = id.contains('-')
-                    && id
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-                if well_formed && !ids.iter().any(|x| x == id) {
-                    ids.push(id.to_string());
-                }
-            }
-        }
-        previous_blank = line.trim().is_empty();
-    }
-    ids
 }
 
 /// The coverage of every clause, read from the repository at `root`.
@@ -114,7 +93,7 @@ pub fn coverage(root: &Path) -> std::io::Result<Vec<ClauseCoverage>> {
     }
     let corpus = crate::corpus::load_dir(&root.join("conformance/corpus"))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(spec_clauses(&spec)
+    Ok(crate::spec::clauses(&spec)
         .into_iter()
         .map(|id| {
             let cite = format!("[{id}]");
@@ -146,19 +125,40 @@ pub fn coverage(root: &Path) -> std::io::Result<Vec<ClauseCoverage>> {
                             .profiles
                             .contains(&flytectx_model::Profile::Compat)
                 }),
-                corpus_exempt: CORPUS_EXEMPT
-                    .iter()
-                    .find(|(p, _)| id.starts_with(p))
-                    .map(|(_, why)| *why),
+                corpus_exempt: crate::spec::not_in_traces(&id),
+                feature: flytectx_model::Feature::of_clause(&id),
                 id,
             }
         })
         .collect())
 }
 
+/// Coverage per feature ([FEAT-2]): how many of its clauses have a model
+/// rule, a test or corpus trace, and a run against flytekit.
+fn render_features(rows: &[ClauseCoverage]) -> String {
+    let mut out = String::from(
+        "\n| feature | clauses | model rule | test or corpus trace | corpus traces | checked against flytekit | not in traces | gaps |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for f in flytectx_model::Feature::ALL {
+        let mine: Vec<&ClauseCoverage> = rows.iter().filter(|r| r.feature == Some(f)).collect();
+        let count = |p: &dyn Fn(&ClauseCoverage) -> bool| mine.iter().filter(|r| p(r)).count();
+        out.push_str(&format!(
+            "| {f} | {} | {} | {} | {} | {} | {} | {} |\n",
+            mine.len(),
+            count(&|r| !r.model.is_empty()),
+            count(&|r| !r.tests.is_empty() || !r.corpus.is_empty()),
+            count(&|r| !r.corpus.is_empty()),
+            count(&|r| r.flytekit),
+            count(&|r| r.corpus_exempt.is_some()),
+            count(&|r| !r.gaps().is_empty()),
+        ));
+    }
+    out
+}
+
 /// The report as a markdown table.
 pub fn render(rows: &[ClauseCoverage]) -> String {
-    let mut out = String::from("| clause | model | tests | corpus traces | flytekit run | gaps |\n|---|---|---|---|---|---|\n");
+    let mut out = String::from("| clause | feature | model | tests | corpus traces | flytekit run | gaps |\n|---|---|---|---|---|---|---|\n");
     for r in rows {
         let first = |v: &[String]| match v.len() {
             0 => "–".to_string(),
@@ -166,8 +166,9 @@ pub fn render(rows: &[ClauseCoverage]) -> String {
             n => format!("{} (+{})", v[0], n - 1),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             r.id,
+            r.feature.map_or("–", |f| f.as_str()),
             first(&r.model),
             first(&r.tests),
             if r.corpus.is_empty() {
@@ -181,6 +182,7 @@ pub fn render(rows: &[ClauseCoverage]) -> String {
             r.gaps().join("; ")
         ));
     }
+    out.push_str(&render_features(rows));
     let gaps = rows.iter().filter(|r| !r.gaps().is_empty()).count();
     let on_flytekit = rows.iter().filter(|r| r.flytekit).count();
     out.push_str(&format!(

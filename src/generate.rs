@@ -12,8 +12,9 @@ use flytectx_model::names::AnyName;
 use flytectx_model::port::UsableNames;
 use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step};
 use flytectx_model::unwind::Unwinder;
-use flytectx_model::{ModelPort, Op, Profile};
+use flytectx_model::{Claim, Feature, ModelPort, Op, Release};
 use proptest::prelude::*;
+use proptest::test_runner::{RngAlgorithm, TestRng};
 
 /// A builder step with selectors.
 #[derive(Clone, Debug)]
@@ -171,8 +172,17 @@ fn dir(pool: &[&str], s: u8) -> DirName {
     DirName::new(pool[s as usize % pool.len()]).expect("pool entries are valid directory names")
 }
 
-fn mode(s: u8) -> Mode {
-    Mode::ALL[s as usize % Mode::ALL.len()]
+/// [REL-2]: a mode the release has (the three oldest modes are in every release).
+fn mode(s: u8, release: Release) -> Mode {
+    let modes: Vec<Mode> = Mode::ALL.into_iter().filter(|&m| release.has_mode(m)).collect();
+    modes[s as usize % modes.len()]
+}
+
+/// [REL-2]: a slot whose builder setter the release has (`with_file_access`
+/// is in every release).
+fn slot(s: u8, release: Release) -> Slot {
+    let slots: Vec<Slot> = Slot::ALL.into_iter().filter(|&s| release.has_setter(s)).collect();
+    slots[s as usize % slots.len()]
 }
 
 fn branch(active: bool) -> Branch {
@@ -183,23 +193,39 @@ fn branch(active: bool) -> Branch {
     }
 }
 
-fn step(m: &StepMove, names: &UsableNames) -> Option<Step> {
-    Some(match m {
-        StepMove::Cond => Step::EnterConditionalSection,
-        StepMove::NewCs => Step::WithNewCompilationState,
-        StepMove::Es(s) => Step::WithExecutionState(pick_opt(&names.exec_states, *s)?),
-        StepMove::Cs(s) => Step::WithCompilationState(pick_opt(&names.comp_states, *s)?),
-        StepMove::Slot(slot, s) => {
-            Step::WithSlot(Slot::ALL[*slot as usize % 5], pick_opt(&names.opaques, *s)?)
+/// The step a step move stands for; Some(None) when the claim has no such
+/// step (it is left out of the builder), None when it needs a name of a kind
+/// there is none of yet.
+fn step(m: &StepMove, names: &UsableNames, claim: &Claim) -> Option<Option<Step>> {
+    let allowed = |f: Feature| claim.features.contains(f);
+    Some(Some(match m {
+        StepMove::Cond if allowed(Feature::Conditionals) => Step::EnterConditionalSection,
+        StepMove::NewCs if allowed(Feature::CompilationStates) => Step::WithNewCompilationState,
+        StepMove::Es(s) if allowed(Feature::ExecutionStates) => {
+            Step::WithExecutionState(pick_opt(&names.exec_states, *s)?)
         }
-    })
+        StepMove::Cs(s) if allowed(Feature::CompilationStates) => {
+            Step::WithCompilationState(pick_opt(&names.comp_states, *s)?)
+        }
+        StepMove::Slot(which, s) if allowed(Feature::Builders) => Step::WithSlot(
+            slot(*which, claim.target.release),
+            pick_opt(&names.opaques, *s)?,
+        ),
+        _ => return Some(None),
+    }))
 }
 
-/// The operation a move stands for, given the usable names, or None when it
-/// needs a name of a kind there is none of yet.
-fn operation(m: &Move, names: &UsableNames) -> Option<Op> {
-    let steps = |s: &[StepMove]| s.iter().map(|m| step(m, names)).collect::<Option<Vec<_>>>();
-    Some(match m {
+/// The operation a move stands for, given the usable names and the claim
+/// ([FEAT-3], [REL-2]), or None when it needs a name of a kind there is
+/// none of yet, or a feature the claim does not have.
+fn operation(m: &Move, names: &UsableNames, claim: &Claim) -> Option<Op> {
+    let release = claim.target.release;
+    let steps = |s: &[StepMove]| -> Option<Vec<Step>> {
+        let resolved = s.iter().map(|m| step(m, names, claim)).collect::<Option<Vec<_>>>()?;
+        Some(resolved.into_iter().flatten().collect())
+    };
+    let mode = |s: u8| mode(s, release);
+    let op = Some(match m {
         Move::Initialize => Op::Initialize,
         Move::Current => Op::Current,
         Move::Size => Op::Size,
@@ -308,7 +334,8 @@ fn operation(m: &Move, names: &UsableNames) -> Option<Op> {
         Move::TaskOpen => Op::TaskBegin,
         Move::TaskClose => Op::TaskEnd,
         Move::Reset => Op::Reset,
-    })
+    })?;
+    claim.unavailable(&op).is_none().then_some(op)
 }
 
 /// The model, kept in step with the trace being written, so that moves can
@@ -338,16 +365,17 @@ impl Writer {
     }
 }
 
-/// Turn moves into a valid trace of `profile` (see the module comment).
-pub fn concretize(profile: Profile, moves: &[Move], sigint: bool) -> Vec<Op> {
+/// Turn moves into a valid trace of what `claim` allows (see the module comment).
+pub fn concretize(claim: impl Into<Claim>, moves: &[Move], sigint: bool) -> Vec<Op> {
+    let claim = claim.into();
     let mut w = Writer {
-        port: ModelPort::new(profile),
+        port: ModelPort::new(claim.target),
         unwinder: Unwinder::default(),
         open: Vec::new(),
         ops: Vec::new(),
     };
     for m in moves {
-        let Some(op) = operation(m, &w.port.usable_names()) else {
+        let Some(op) = operation(m, &w.port.usable_names(), &claim) else {
             continue;
         };
         let fits = match (&op, op.opens(), op.closes()) {
@@ -368,25 +396,34 @@ pub fn concretize(profile: Profile, moves: &[Move], sigint: bool) -> Vec<Op> {
             Bracket::Task => Op::TaskEnd,
         });
     }
-    if sigint {
+    if sigint && claim.features.contains(Feature::Signals) {
         w.emit(Op::Sigint);
     }
     w.ops
 }
 
-/// `count` random traces of `profile` from `seed`, as `flytectx conform` makes them.
-pub fn sample(profile: Profile, seed: u64, max_len: usize, count: u32) -> Vec<Vec<Op>> {
+/// The proptest random source of a `--seed`.
+pub fn seed_rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// `count` random traces of what `claim` allows, from `seed`, as
+/// `flytectx conform` makes them.
+pub fn sample(claim: impl Into<Claim>, seed: u64, max_len: usize, count: u32) -> Vec<Vec<Op>> {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, TestRunner};
+    let claim = claim.into();
     let strategy = moves(max_len);
-    let mut runner = TestRunner::new_with_rng(Config::default(), crate::conform::seed_rng(seed));
+    let mut runner = TestRunner::new_with_rng(Config::default(), seed_rng(seed));
     (0..count)
         .map(|_| {
             let (mv, sigint) = strategy
                 .new_tree(&mut runner)
                 .expect("moves always generate")
                 .current();
-            concretize(profile, &mv, sigint)
+            concretize(claim, &mv, sigint)
         })
         .collect()
 }

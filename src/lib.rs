@@ -9,9 +9,13 @@
 pub mod conform;
 pub mod corpus;
 pub mod coverage;
+pub mod error;
 pub mod generate;
 pub mod impl_port;
 pub mod port;
 pub mod process;
+pub mod report;
 pub mod run;
 pub mod shrink;
+pub mod spec;
+pub mod tally;

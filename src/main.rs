@@ -1,12 +1,15 @@
 //! `flytectx`: conformance verdicts for ports of flytekit's context stack.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use flytectx_conformance::conform::{conform, default_corpus, render, Plan, UsageError};
+use flytectx_conformance::conform::{conform, default_corpus, new_report, Plan};
 use flytectx_conformance::corpus;
+use flytectx_conformance::error::UsageError;
+use flytectx_conformance::report::{render, PortFailureReport, Verdict};
 use flytectx_conformance::impl_port::ImplPort;
 use flytectx_conformance::port::Port;
 use flytectx_conformance::process::ProcessPort;
-use flytectx_model::Profile;
+use flytectx_model::serve::ServeOptions;
+use flytectx_model::{Claim, FeatureSet, Profile, Release};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -73,6 +76,10 @@ enum Command {
         /// Most candidate runs spent shrinking a divergence.
         #[arg(long, default_value_t = 5_000)]
         shrink_budget: u32,
+        /// Check no more than these features (comma-separated, e.g.
+        /// `stack,with`); the port's own declaration narrows them further.
+        #[arg(long, value_parser = FeatureSet::parse_list)]
+        features: Option<FeatureSet>,
     },
     /// Print random traces with the model's expected answers, as corpus files
     /// (one after another), for replaying elsewhere.
@@ -97,7 +104,19 @@ enum Command {
         json: bool,
     },
     /// Serve the model as an external port on stdin/stdout (the reference port).
-    ServeModel,
+    ServeModel {
+        /// Declare and implement only these features (comma-separated); the
+        /// others are answered `unsupported`.
+        #[arg(long, value_parser = FeatureSet::parse_list)]
+        features: Option<FeatureSet>,
+        /// Follow this flytekit release, and declare it.
+        #[arg(long, value_parser = parse_release)]
+        release: Option<Release>,
+        /// The newest protocol version to answer in (1: no features, no release).
+        #[arg(long, default_value_t = flytectx_model::protocol::NEWEST_VERSION,
+              value_parser = clap::value_parser!(u64).range(1..=2))]
+        protocol_version: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,6 +133,7 @@ fn main() -> ExitCode {
             json,
             op_timeout_ms,
             shrink_budget,
+            features,
         } => {
             let profile: Profile = profile.into();
             let seed = seed.unwrap_or_else(|| {
@@ -129,6 +149,7 @@ fn main() -> ExitCode {
                 seed,
                 max_len,
                 shrink_budget,
+                features,
             };
             let mut port: Box<dyn Port> = match &port {
                 Some(cmd) => {
@@ -140,7 +161,7 @@ fn main() -> ExitCode {
                         timeout.max(Duration::from_secs(60)),
                     ) {
                         Ok(p) => Box::new(p),
-                        Err(f) => return finish_failure_at_start(cmd, profile, seed, f, json),
+                        Err(f) => return finish_failure_at_start(cmd, &plan, f, json),
                     }
                 }
                 // [PROF-2]: the implementation is the isolated profile.
@@ -228,12 +249,24 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::ServeModel => {
+        Command::ServeModel {
+            features,
+            release,
+            protocol_version,
+        } => {
+            let options = ServeOptions {
+                version: protocol_version,
+                features: features
+                    .unwrap_or(FeatureSet::ALL)
+                    .union(FeatureSet::only(flytectx_model::Feature::Stack)),
+                release: release.unwrap_or(Release::REFERENCE),
+            };
             let stdin = std::io::stdin();
             match flytectx_model::serve::serve(
                 stdin.lock(),
                 std::io::stdout().lock(),
                 std::io::stderr(),
+                &options,
             ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -250,31 +283,31 @@ fn usage(e: UsageError) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn parse_release(s: &str) -> Result<Release, String> {
+    Release::parse(s).ok_or_else(|| format!("`{s}` is not a flytekit release such as 1.10.7"))
+}
+
 /// A port that fails its hello still gets a report ([PROTO-4]).
 fn finish_failure_at_start(
     cmd: &str,
-    profile: Profile,
-    seed: u64,
+    plan: &Plan,
     f: flytectx_conformance::port::PortFailure,
     json: bool,
 ) -> ExitCode {
-    use flytectx_conformance::conform::{PortFailureReport, Report, Verdict};
-    let report = Report {
-        port: cmd.to_string(),
-        profile,
-        seed,
-        corpus_traces: 0,
-        corpus_passed: 0,
-        random_traces_planned: 0,
-        random_traces_run: 0,
-        verdict: Verdict::PortFailure,
-        counterexample: None,
-        port_failure: Some(PortFailureReport {
-            failure: f,
-            during: "start-up (hello)".to_string(),
-            trace: Vec::new(),
-        }),
+    use flytectx_conformance::port::Declaration;
+    let declared = Declaration {
+        features: FeatureSet::EMPTY,
+        ..Declaration::default()
     };
+    let claim = Claim::new(plan.profile.into(), FeatureSet::EMPTY);
+    let mut report = new_report(cmd.to_string(), plan, &declared, &claim);
+    report.random.counts.not_run = plan.traces;
+    report.verdict = Verdict::PortFailure;
+    report.port_failure = Some(PortFailureReport {
+        failure: f,
+        during: "start-up (hello)".to_string(),
+        trace: Vec::new(),
+    });
     if json {
         println!(
             "{}",

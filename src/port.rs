@@ -1,7 +1,8 @@
 //! The one seam every port is driven through: the model, the implementation
 //! and external processes alike.
 
-use flytectx_model::{Answer, ModelPort, Op, Profile};
+use flytectx_model::protocol::{PortHello, NEWEST_VERSION};
+use flytectx_model::{Answer, FeatureSet, ModelPort, Op, Profile, Release};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -11,6 +12,12 @@ use std::time::Duration;
 pub trait Port {
     /// What the port calls itself ([PROTO-2]).
     fn name(&self) -> String;
+
+    /// What the port implements ([FEAT-3], [REL-1]). An in-process port
+    /// implements every feature of the reference release unless it says otherwise.
+    fn declaration(&self) -> Declaration {
+        Declaration::default()
+    }
 
     /// Run one trace. `ops` is in wire form and starts with `reset`; the
     /// result has one answer per operation, in order.
@@ -24,6 +31,42 @@ pub trait Port {
     /// End the session ([PROTO-3]): the port should exit cleanly.
     fn finish(&mut self) -> Result<(), PortFailure> {
         Ok(())
+    }
+}
+
+/// What a port declared in its hello ([PROTO-2], [FEAT-3], [REL-1]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Declaration {
+    /// The protocol version it answered in.
+    pub protocol_version: u64,
+    /// The features it implements.
+    pub features: FeatureSet,
+    /// The flytekit release whose behaviour it follows.
+    pub release: Release,
+    /// Feature names it declared that this runner does not know.
+    pub unknown_features: Vec<String>,
+}
+
+impl Default for Declaration {
+    /// Everything, as the reference release.
+    fn default() -> Declaration {
+        Declaration {
+            protocol_version: NEWEST_VERSION,
+            features: FeatureSet::ALL,
+            release: Release::REFERENCE,
+            unknown_features: Vec::new(),
+        }
+    }
+}
+
+impl From<&PortHello> for Declaration {
+    fn from(h: &PortHello) -> Declaration {
+        Declaration {
+            protocol_version: h.version,
+            features: h.features,
+            release: h.release,
+            unknown_features: h.unknown_features.clone(),
+        }
     }
 }
 

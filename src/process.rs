@@ -7,8 +7,8 @@
 //! itself), and one drains standard error into a bounded tail ([PROTO-1]).
 //! The runner itself only waits on a channel, with a time limit.
 
-use crate::port::{FailureKind, Port, PortFailure};
-use flytectx_model::serve::{hello_request, PROTOCOL, PROTOCOL_VERSION};
+use crate::port::{Declaration, FailureKind, Port, PortFailure};
+use flytectx_model::protocol::{hello_request, PortHello};
 use flytectx_model::{Answer, Op, Profile};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -39,6 +39,7 @@ enum Line {
 pub struct ProcessPort {
     command: String,
     name: String,
+    declaration: Declaration,
     child: Child,
     requests: Option<Sender<Vec<u8>>>,
     writer: Option<thread::JoinHandle<()>>,
@@ -121,6 +122,7 @@ impl ProcessPort {
         let mut port = ProcessPort {
             command: command.to_string(),
             name: command.to_string(),
+            declaration: Declaration::default(),
             child,
             requests: Some(requests),
             writer: Some(writer),
@@ -225,22 +227,20 @@ impl ProcessPort {
                 &[],
             ));
         }
-        let h = v.get("hello");
-        let protocol_ok = h.and_then(|h| h.get("protocol")) == Some(&Value::from(PROTOCOL));
-        let version = h
-            .and_then(|h| h.get("version"))
-            .cloned()
-            .unwrap_or(Value::Null);
-        if !protocol_ok || version != PROTOCOL_VERSION {
-            return Err(self.fail(
-                FailureKind::BadHello,
-                format!("expected {{\"hello\": {{\"protocol\": \"{PROTOCOL}\", \"version\": {PROTOCOL_VERSION}, ...}}}}, got {}", shorten(&v.to_string(), 300)),
-                &[],
-            ));
+        let hello = match PortHello::parse(&v) {
+            Ok(h) => h,
+            Err(why) => {
+                return Err(self.fail(
+                    FailureKind::BadHello,
+                    format!("{why}; it answered {}", shorten(&v.to_string(), 300)),
+                    &[],
+                ))
+            }
+        };
+        if let Some(name) = &hello.name {
+            self.name = name.clone();
         }
-        if let Some(name) = h.and_then(|h| h.get("name")).and_then(Value::as_str) {
-            self.name = name.to_string();
-        }
+        self.declaration = Declaration::from(&hello);
         Ok(())
     }
 }
@@ -284,6 +284,10 @@ fn read_lines(stdout: impl Read, tx: Sender<Line>) {
 impl Port for ProcessPort {
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn declaration(&self) -> Declaration {
+        self.declaration.clone()
     }
 
     fn run(&mut self, ops: &[Op]) -> Result<Vec<Answer>, PortFailure> {

@@ -5,7 +5,7 @@
 use crate::port::{Port, PortFailure};
 use flytectx_model::port::TraceError;
 use flytectx_model::unwind::{drive, DrivenStep, Outcome};
-use flytectx_model::{Answer, ModelPort, Op, Profile};
+use flytectx_model::{Answer, ModelPort, Op, Target};
 use serde::Serialize;
 
 /// What the model makes of a trace: what to send and what to expect.
@@ -28,9 +28,10 @@ pub struct InvalidTrace {
     pub error: TraceError,
 }
 
-/// Drive `ops` through the model of `profile`.
-pub fn expect(profile: Profile, ops: &[Op]) -> Result<Expected, InvalidTrace> {
-    let mut model = ModelPort::new(profile);
+/// Drive `ops` through the model of `target` (a profile, or a profile of a
+/// release).
+pub fn expect(target: impl Into<Target>, ops: &[Op]) -> Result<Expected, InvalidTrace> {
+    let mut model = ModelPort::new(target);
     let reset_answer = model.apply(&Op::Reset).expect("reset names nothing");
     // `drive` stops at the operation the model refuses; its index is the
     // number of steps driven before it.
@@ -69,9 +70,15 @@ pub struct Divergence {
 }
 
 /// Compare a port's answers with the expected ones, operation by operation.
+/// An answer missing on either side differs from any answer (it reads as
+/// null in the divergence, which no answer is).
 pub fn compare(wire: &[Op], expected: &[Answer], actual: &[Answer]) -> Option<Divergence> {
-    let i = expected.iter().zip(actual).position(|(e, a)| e != a)?;
-    let mut clauses: Vec<String> = wire[i].clauses().into_iter().map(String::from).collect();
+    let i = (0..expected.len().max(actual.len())).find(|&i| expected.get(i) != actual.get(i))?;
+    let value = |a: Option<&Answer>| a.map_or(serde_json::Value::Null, Answer::to_value);
+    let mut clauses: Vec<String> = wire
+        .get(i)
+        .map(|op| op.clauses().into_iter().map(String::from).collect())
+        .unwrap_or_default();
     for c in crate::generate::clauses_of(wire) {
         if !clauses.contains(&c) {
             clauses.push(c);
@@ -79,9 +86,11 @@ pub fn compare(wire: &[Op], expected: &[Answer], actual: &[Answer]) -> Option<Di
     }
     Some(Divergence {
         wire_index: i,
-        op: serde_json::to_value(&wire[i]).expect("ops serialize"),
-        expected: expected[i].to_value(),
-        actual: actual[i].to_value(),
+        op: wire.get(i).map_or(serde_json::Value::Null, |op| {
+            serde_json::to_value(op).expect("ops serialize")
+        }),
+        expected: value(expected.get(i)),
+        actual: value(actual.get(i)),
         clauses,
     })
 }
@@ -94,4 +103,26 @@ pub fn check(
 ) -> Result<Option<Divergence>, PortFailure> {
     let actual = port.run(wire)?;
     Ok(compare(wire, expected, &actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flytectx_model::Profile;
+
+    /// A port that answers fewer (or more) operations than it was sent
+    /// diverges at the first missing answer, not nowhere.
+    #[test]
+    fn a_missing_or_extra_answer_is_a_divergence() {
+        let exp = expect(Profile::Compat, &[Op::Size, Op::Size]).unwrap();
+        assert_eq!(compare(&exp.wire, &exp.answers, &exp.answers), None);
+        let short = &exp.answers[..2];
+        let d = compare(&exp.wire, &exp.answers, short).expect("one answer is missing");
+        assert_eq!((d.wire_index, &d.actual), (2, &serde_json::Value::Null));
+        let mut long = exp.answers.clone();
+        long.push(Answer::Err("extra".into()));
+        let d = compare(&exp.wire, &exp.answers, &long).expect("one answer too many");
+        assert_eq!((d.wire_index, &d.expected), (3, &serde_json::Value::Null));
+        assert_eq!(d.op, serde_json::Value::Null);
+    }
 }

@@ -7,7 +7,7 @@ use crate::generate::{concretize, Move};
 use crate::port::{Port, PortFailure};
 use crate::run::{check, expect, Divergence};
 use flytectx_model::trace::check_structure;
-use flytectx_model::{Op, Profile};
+use flytectx_model::{Claim, Op};
 use proptest::strategy::ValueTree;
 use std::collections::HashMap;
 
@@ -22,16 +22,17 @@ pub struct Shrunk {
 
 /// Runs candidates on the port, remembering results so that no trace is run twice.
 pub struct Tester<'p> {
-    pub profile: Profile,
+    /// What candidates may contain, and whose answers they expect.
+    pub claim: Claim,
     pub port: &'p mut dyn Port,
     seen: HashMap<Vec<Op>, Option<Divergence>>,
     pub runs: u32,
 }
 
 impl<'p> Tester<'p> {
-    pub fn new(profile: Profile, port: &'p mut dyn Port) -> Tester<'p> {
+    pub fn new(claim: impl Into<Claim>, port: &'p mut dyn Port) -> Tester<'p> {
         Tester {
-            profile,
+            claim: claim.into(),
             port,
             seen: HashMap::new(),
             runs: 0,
@@ -43,7 +44,7 @@ impl<'p> Tester<'p> {
         if let Some(known) = self.seen.get(ops) {
             return Ok(known.clone());
         }
-        let result = match expect(self.profile, ops) {
+        let result = match expect(self.claim.target, ops) {
             Err(_) => None,
             Ok(exp) => {
                 self.runs += 1;
@@ -69,7 +70,7 @@ pub fn shrink(
     if tree.simplify() {
         while tester.runs < budget {
             let (moves, sigint) = tree.current();
-            let candidate = concretize(tester.profile, &moves, sigint);
+            let candidate = concretize(tester.claim, &moves, sigint);
             match tester.test(&candidate)? {
                 Some(d) => {
                     if candidate.len() <= best.0.len() {

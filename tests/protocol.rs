@@ -56,8 +56,8 @@ fn the_reference_port_passes_over_the_protocol() {
     let (code, report) = conform(&format!("{bin} serve-model"), &["--traces", "200"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["verdict"], "pass");
-    assert_eq!(report["random_traces_run"], 200);
-    assert!(report["corpus_passed"].as_u64().unwrap() >= 20);
+    assert_eq!(report["random"]["passed"], 200);
+    assert!(report["corpus"]["passed"].as_u64().unwrap() >= 20);
 }
 
 /// [PROTO-4]: exiting early, garbage, a wrong hello, a hang: each its own verdict.

@@ -8,16 +8,23 @@
 //! executable here, in one place:
 //!
 //! - [`model`]: the stack, contexts, builders and states (spec sections 1–11);
+//! - [`feature`], [`release`], [`claim`]: what a port implements and which
+//!   flytekit release it follows (spec section 1);
 //! - [`answer`]: answers, summaries and naming (section 12);
 //! - [`trace`]: the trace language and its decoding (section 13);
 //! - [`unwind`]: how a runner drives a trace (section 13, [RUN-1]..[RUN-4]);
 //! - [`port`]: the model answering trace operations;
+//! - [`protocol`]: the hello of the port protocol (section 14);
 //! - [`serve`]: the model as an external port over stdio (section 14).
 
 pub mod answer;
+pub mod claim;
+pub mod feature;
 pub mod model;
 pub mod names;
 pub mod port;
+pub mod protocol;
+pub mod release;
 pub mod serve;
 pub mod trace;
 pub mod unwind;
@@ -50,6 +57,9 @@ impl std::fmt::Display for Profile {
 }
 
 pub use answer::Answer;
+pub use claim::{Claim, Target, Unavailable};
+pub use feature::{Feature, FeatureSet};
+pub use release::Release;
 pub use model::Model;
 pub use port::{ModelPort, TraceError};
 pub use trace::Op;

@@ -2,6 +2,8 @@
 //! written: every object lives in a vector of the [`Model`] and is addressed
 //! by its index; nothing is ever freed; every rule cites its clause.
 
+use crate::claim::Target;
+use crate::release::Release;
 use crate::trace::{Branch, Mode, Slot};
 use crate::Profile;
 use std::panic::Location;
@@ -164,6 +166,8 @@ pub const SIGINT: i32 = 2;
 #[derive(Clone, Debug)]
 pub struct Model {
     profile: Profile,
+    /// [REL-1]: the flytekit release whose behaviour the rules follow.
+    release: Release,
     contexts: Vec<Context>,
     exec_states: Vec<ExecutionState>,
     comp_states: Vec<CompilationState>,
@@ -185,9 +189,11 @@ pub struct Model {
 impl Model {
     /// A new process: the main thread initialized ([INIT-1]).
     #[track_caller]
-    pub fn new(profile: Profile) -> Model {
+    pub fn new(target: impl Into<Target>) -> Model {
+        let Target { profile, release } = target.into();
         let mut m = Model {
             profile,
+            release,
             contexts: Vec::new(),
             exec_states: Vec::new(),
             comp_states: Vec::new(),
@@ -210,6 +216,11 @@ impl Model {
 
     pub fn profile(&self) -> Profile {
         self.profile
+    }
+
+    /// The release whose behaviour this model follows ([REL-1]).
+    pub fn release(&self) -> Release {
+        self.release
     }
 
     // ----- reading the heap -----

@@ -6,6 +6,7 @@ use crate::answer::{
 };
 use crate::model::{Builder, CsId, CtxId, EsId, Failure, Model, OpaqueId, ThreadId};
 use crate::names::{AnyName, CsName, CtxName, EsName, OpaqueName};
+use crate::claim::Target;
 use crate::trace::{Op, Step};
 use crate::Profile;
 use std::fmt;
@@ -109,9 +110,9 @@ pub struct ModelPort {
 }
 
 impl ModelPort {
-    pub fn new(profile: Profile) -> ModelPort {
+    pub fn new(target: impl Into<Target>) -> ModelPort {
         ModelPort {
-            model: Model::new(profile),
+            model: Model::new(target),
             names: Namer::default(),
         }
     }
@@ -122,6 +123,14 @@ impl ModelPort {
 
     pub fn profile(&self) -> Profile {
         self.model.profile()
+    }
+
+    /// The profile and release this port's answers follow.
+    pub fn target(&self) -> Target {
+        Target {
+            profile: self.model.profile(),
+            release: self.model.release(),
+        }
     }
 
     /// The names a trace may use now, in the active unit ([TRACE-7]): every
@@ -328,7 +337,7 @@ impl ModelPort {
         let null = Answer::Ok(serde_json::Value::Null);
         Ok(match op {
             Op::Reset => {
-                *self = ModelPort::new(self.model.profile());
+                *self = ModelPort::new(self.target());
                 null
             }
             Op::Initialize => {

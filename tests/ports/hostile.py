@@ -23,6 +23,7 @@ where MODE decides what goes wrong:
   slow-exit    behave, but do not exit when standard input closes
 """
 import os
+import re
 import subprocess
 import sys
 import time
@@ -47,7 +48,7 @@ for n, line in enumerate(sys.stdin.buffer):
         sys.stderr.flush()
     if n == 0:
         if mode == "bad-version":
-            answer = answer.replace(b'"version":1', b'"version":99')
+            answer = re.sub(rb'"version":\d+', b'"version":99', answer)
         elif mode == "no-hello":
             answer = b'{"ok":null}\n'
         elif mode == "unsupported":

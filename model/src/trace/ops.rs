@@ -1,6 +1,7 @@
 //! The operations of the trace language and their arguments ([TRACE-2],
 //! [TRACE-3]), with the clauses each exercises.
 
+use crate::feature::{Feature, FeatureSet};
 use crate::names::{AnyName, CsName, CtxName, EsName, OpaqueName};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,31 @@ pub enum Step {
     WithExecutionState(Option<EsName>),
     WithCompilationState(Option<CsName>),
     WithSlot(Slot, Option<OpaqueName>),
+}
+
+impl Step {
+    /// [FEAT-2]: the feature this step belongs to.
+    pub fn feature(&self) -> Feature {
+        match self {
+            Step::EnterConditionalSection => Feature::Conditionals,
+            Step::WithNewCompilationState | Step::WithCompilationState(_) => {
+                Feature::CompilationStates
+            }
+            Step::WithExecutionState(_) => Feature::ExecutionStates,
+            Step::WithSlot(..) => Feature::Builders,
+        }
+    }
+
+    /// The name of the builder method this step calls ([TRACE-3]).
+    pub fn method(&self) -> &'static str {
+        match self {
+            Step::EnterConditionalSection => "enter_conditional_section",
+            Step::WithNewCompilationState => "with_new_compilation_state",
+            Step::WithExecutionState(_) => "with_execution_state",
+            Step::WithCompilationState(_) => "with_compilation_state",
+            Step::WithSlot(slot, _) => slot.builder_method(),
+        }
+    }
 }
 
 impl Serialize for Step {
@@ -354,6 +380,60 @@ impl Op {
             Op::WithExit { .. } => Some(Bracket::With),
             Op::ThreadEnd => Some(Bracket::Thread),
             Op::TaskEnd => Some(Bracket::Task),
+            _ => None,
+        }
+    }
+
+    /// [FEAT-2]: the feature this operation belongs to, apart from its steps.
+    pub fn feature(&self) -> Feature {
+        match self {
+            Op::Reset
+            | Op::Initialize
+            | Op::Current
+            | Op::Size
+            | Op::Push { .. }
+            | Op::Pop
+            | Op::Build { .. }
+            | Op::Observe { .. } => Feature::Stack,
+            Op::WithEnter { .. } | Op::WithExit { .. } => Feature::With,
+            Op::NewContext { .. } | Op::NewOpaque => Feature::Builders,
+            Op::UserSpaceParams { .. }
+            | Op::NewEs { .. }
+            | Op::EsWithParams { .. }
+            | Op::CtxNewEs { .. }
+            | Op::TakeBranch { .. }
+            | Op::BranchComplete { .. } => Feature::ExecutionStates,
+            Op::NewCs { .. } | Op::CsWithParams { .. } | Op::CtxNewCs { .. } | Op::AddNode { .. } => {
+                Feature::CompilationStates
+            }
+            Op::ThreadBegin | Op::ThreadEnd => Feature::Threads,
+            Op::TaskBegin | Op::TaskEnd => Feature::Tasks,
+            Op::AddSignalHandler { .. } | Op::Sigint => Feature::Signals,
+        }
+    }
+
+    /// The builder steps of this operation (none but for `build` and `with_enter`).
+    pub fn steps(&self) -> &[Step] {
+        match self {
+            Op::Build { steps, .. } | Op::WithEnter { steps, .. } => steps,
+            _ => &[],
+        }
+    }
+
+    /// [FEAT-2]: the features a port needs to run this operation: its own
+    /// and those of its steps.
+    pub fn features(&self) -> FeatureSet {
+        let mut set = FeatureSet::only(self.feature());
+        for step in self.steps() {
+            set.insert(step.feature());
+        }
+        set
+    }
+
+    /// The execution mode this operation names, if any ([ES-3]).
+    pub fn mode(&self) -> Option<Mode> {
+        match self {
+            Op::NewEs { mode, .. } | Op::EsWithParams { mode, .. } => *mode,
             _ => None,
         }
     }

@@ -1,0 +1,49 @@
+//! spec.md, built into the binary: the runner lists every clause of a
+//! feature in its verdict, checked or not, wherever it runs.
+
+/// The text of spec.md this binary was built with.
+pub const TEXT: &str = include_str!("../spec.md");
+
+/// The clause ids of a spec text, in the order the spec defines them: a
+/// clause is defined by a paragraph that starts with its id.
+pub fn clauses(spec: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut previous_blank = true;
+    for line in spec.lines() {
+        if previous_blank {
+            if let Some((id, _)) = line.strip_prefix('[').and_then(|l| l.split_once(']')) {
+                let well_formed = id.contains('-')
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+                if well_formed && !ids.iter().any(|x| x == id) {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        previous_blank = line.trim().is_empty();
+    }
+    ids
+}
+
+/// Clauses no trace can show, and why: the runner's own tests and the Rust
+/// tests of the model and the implementation cover them instead. An entry
+/// ending in `-` covers every clause of that section.
+pub const NOT_IN_TRACES: &[(&str, &str)] = &[
+    ("FEAT-", "about what a port declares and what a runner sends it: pinned by the runner's tests with partial ports"),
+    ("REL-", "about what a port of a release is sent and expected to answer: pinned by the runner's tests with ports of older releases"),
+    ("ORIG-", "stack frames differ between languages: pinned by Rust tests of the model and the implementation"),
+    ("PROTO-", "about how a port talks, not what it answers: pinned by the runner's tests with fake ports"),
+    ("PUSH-3", "an origin is a stack frame (see [ORIG-1]): pinned by Rust tests"),
+    ("WITH-6", "an origin is a stack frame (see [ORIG-2]): pinned by Rust tests"),
+    ("TRACE-7", "an invalid trace cannot be a corpus file: pinned by tests that feed one to the runner"),
+    ("TRACE-9", "a malformed file cannot be a corpus file: pinned by the hostile-input tests"),
+];
+
+/// Why no trace can show clause `id`, if none can.
+pub fn not_in_traces(id: &str) -> Option<&'static str> {
+    NOT_IN_TRACES
+        .iter()
+        .find(|(p, _)| if p.ends_with('-') { id.starts_with(p) } else { id == *p })
+        .map(|(_, why)| *why)
+}
