@@ -27,6 +27,10 @@ for _name in list(os.environ):
 SCRATCH = tempfile.mkdtemp(prefix="flytectx-probe-")
 atexit.register(shutil.rmtree, SCRATCH, True)
 os.chdir(SCRATCH)
+# flytekit makes temporary directories at import (its sandbox among them):
+# put them, and those of every fresh interpreter, under the scratch directory.
+os.environ["TMPDIR"] = SCRATCH
+tempfile.tempdir = SCRATCH
 
 _failures = []
 
