@@ -14,6 +14,7 @@ driver -> line K -> ... -> line N -> flytekit.
 
 import functools
 import json
+import threading
 
 from flytekit.core import context_manager as cm
 
@@ -79,7 +80,9 @@ def origin_answer(frame):
 class Driver:
     """A miniature adapter that runs each operation from its trace line.
 
-    It knows the stack operations and `call_begin`/`call_end`; a prototype
+    It knows the stack operations, `call_begin`/`call_end` and
+    `thread_begin`/`thread_end` (the operations between run on a new thread,
+    which the thread_end joins); a prototype
     adds its own operations in `prepare_more`. Answers are {"ok": value} or
     {"err": kind}; contexts are named c0, c1, ... in order of appearance.
     """
@@ -93,15 +96,16 @@ class Driver:
     def error_kind(self, error):
         return type(error).__name__
 
+    def answer(self, op, outcome, to_answer):
+        if outcome.error is not None:
+            return {"err": self.error_kind(outcome.error)}
+        return {"ok": to_answer(outcome.value)}
+
     def flush(self):
         if self.pending:
             n, op, outcome, to_answer = self.pending
             self.pending = None
-            if outcome.error is not None:
-                answer = {"err": self.error_kind(outcome.error)}
-            else:
-                answer = {"ok": to_answer(outcome.value)}
-            self.answers.append((n, op, answer))
+            self.answers.append((n, op, self.answer(op, outcome, to_answer)))
 
     def next_op(self):
         """The next operation to run at the current call depth, or None at
@@ -112,9 +116,12 @@ class Driver:
         except StopIteration:
             return None
         op = req["op"]
-        if op == "call_end":
+        if op in ("call_end", "thread_end"):
             self.answers.append((n, op, {"ok": None}))
             return None
+        if op == "thread_begin":
+            self.answers.append((n, op, {"ok": None}))
+            return self.run_on_new_thread
         if op == "call_begin":
             self.answers.append((n, op, {"ok": None}))
             return functools.partial(call_code(n), self.next_op)
@@ -158,9 +165,18 @@ class Driver:
         self.names[name] = ctx
         return name
 
-    def run(self):
+    def run_loop(self):
         while (op := self.next_op()) is not None:  # depth 0: called from the driver
             op()
+
+    def run_on_new_thread(self):
+        """Run the operations up to thread_end on a new thread, and wait for it."""
+        thread = threading.Thread(target=self.run_loop)
+        thread.start()
+        thread.join()
+
+    def run(self):
+        self.run_loop()
         return self.answers
 
 

@@ -19,7 +19,6 @@ This script replays small traces with this mechanism, prints what a port
 would answer, and checks the answers against the rule a model would apply.
 """
 
-import threading
 import traceback
 
 from _probe import check, finish, saw, section
@@ -130,16 +129,18 @@ check(all(got[n] == {"ok": v} for n, v in expected.items()),
 check(got[16] == {"ok": {"line": 15}}, "a push inside nested calls still records its own line")
 
 section("the same in a thread: a deep limit is 'outside' (the thread's bootstrap)")
-box = {}
-worker = threading.Thread(target=lambda: box.update(replay_origins("""
+got = replay_origins("""
 {"flytectx_trace": 2, "title": "in a thread"}
+{"op": "thread_begin"}
 {"op": "call_begin"}
 {"op": "get_origin_stackframe", "limit": 2}
 {"op": "get_origin_stackframe", "limit": 3}
+{"op": "current"}
+{"op": "origin", "ctx": "c0"}
 {"op": "call_end"}
-""")))
-worker.start()
-worker.join()
-check(box.get(3) == {"ok": {"line": 2}} and box.get(4) == {"ok": "outside"}, "limit 2 is the call line, limit 3 is outside")
+{"op": "thread_end"}
+""")
+check(got[4] == {"ok": {"line": 3}} and got[5] == {"ok": "outside"}, "limit 2 is the call line, limit 3 is outside")
+check(got[7] == {"ok": "library"}, "a thread's lazily made root is inside the library")
 
 finish()
