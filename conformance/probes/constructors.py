@@ -15,6 +15,10 @@ CompilationState(prefix, mode=1, task_resolver=None, nodes=<new list>) keeps
 the `nodes` list it is given - even an empty one - so it is shared with the
 caller (unlike with_params, which shares only a non-empty list). prefix is
 required. ExecutionState's fields, unlike the context's, can be assigned.
+
+push_context and pop_context format a debug message eagerly (even with
+debug logging off) that repeats a tab `level` times: a context whose level is
+not an integer makes them raise TypeError after the push or pop was done.
 """
 
 import dataclasses
@@ -49,6 +53,16 @@ bare = FlyteContext(file_access=values["file_access"])
 check((bare.level, bare.in_a_condition, bare.compilation_state, bare.execution_state, bare.origin_stackframe) == (0, False, None, None, None),
       "with file_access only: level 0, not in a condition, no states, no origin")
 expect_raises(dataclasses.FrozenInstanceError, lambda: setattr(ctx, "level", 3), "fields cannot be assigned afterwards")
+
+section("a context whose level is not an integer, pushed and popped")
+from flytekit.core.context_manager import FlyteContextManager as M  # noqa: E402
+
+size = M.size()
+odd = FlyteContext(file_access=None, level=None)
+expect_raises(TypeError, lambda: M.push_context(odd), "push_context fails: its debug message repeats a tab `level` times")
+check(M.size() == size + 1 and M.current_context() is odd, "... after the push was done: the context is on the stack")
+expect_raises(TypeError, M.pop_context, "pop_context fails the same way")
+check(M.size() == size, "... after the pop was done")
 
 section("FlyteContext.Builder(...)")
 expect_raises(TypeError, FlyteContext.Builder, "Builder() with no arguments raises TypeError")

@@ -15,6 +15,7 @@ thread or task drops it, and on *that* unit's stack. A cleanup failure there
 and carries on with the stack emptied.
 """
 
+import contextvars
 import gc
 import threading
 
@@ -91,6 +92,26 @@ check(box["worker_size"] == 2 and M.size() == 2, "the worker's scope has mark 2;
 del box["scope"]
 saw("main thread size after the drop", M.size())
 check(M.size() == 1, "the cleanup ran in the main thread and popped the main thread's own context")
+
+section("entered in the main thread, dropped inside a task's context")
+check(M.size() == 1, "back to the root")
+scope = M.with_context(root.new_builder())
+scope.__enter__()  # main stack: size 2, mark 2
+task_context = contextvars.copy_context()
+
+
+def in_task():
+    M.initialize()  # the task rebinds to a stack of its own ([TASK-3])
+    M.push_context(root.new_builder().build())
+    global scope
+    del scope  # the last reference goes inside the task
+    return M.size()
+
+
+task_size = task_context.run(in_task)
+saw("task size after the drop, main size", (task_size, M.size()))
+check(task_size == 1 and M.size() == 2, "the cleanup popped the task's stack, and left the main thread's scope context in place")
+M.pop_context()
 
 section("a cleanup that pops the root during collection (fresh interpreter)")
 code = """
