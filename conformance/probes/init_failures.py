@@ -5,7 +5,9 @@ the stack is then left exactly as it was (the new root is only set at the
 very end). The failing steps, in the order initialize() runs them:
   1. configuration: reading the configuration (environment, a config file,
      including a `flytekit.config` in the working directory) and creating the
-     `user_space` directory under the configured local sandbox path;
+     `user_space` directory under the configured local sandbox path; the
+     environment is read on every initialize(), the config file is looked up
+     once per process;
   2. installing the SIGINT hook: ValueError off the main thread when the
      thread carries the main thread's name (see init_threads.py);
   3. creating the root's execution state, whose engine directory
@@ -66,6 +68,13 @@ expect_raises(NotADirectoryError, M.current_context, "the next current_context()
 del os.environ["FLYTE_SDK_LOCAL_SANDBOX"]
 root = M.current_context()
 check(M.size() == 1 and root.level == 1, "once the cause is gone, current_context() initializes")
+
+section("the configuration file is looked up once per process")
+with open(os.path.join(SCRATCH, "flytekit.config"), "w") as f:
+    f.write("[platform]\ninsecure = maybe\n")
+M.initialize()
+check(M.size() == 1, "a bad flytekit.config that appears after the first lookup is never read (environment variables are)")
+os.remove(os.path.join(SCRATCH, "flytekit.config"))
 
 section("the engine directory of the root cannot be created")
 engine_dir = os.path.join(default_local_file_access_provider.local_sandbox_dir, "engine_dir")
