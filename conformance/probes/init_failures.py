@@ -75,6 +75,7 @@ with open(os.path.join(SCRATCH, "flytekit.config"), "w") as f:
 M.initialize()
 check(M.size() == 1, "a bad flytekit.config that appears after the first lookup is never read (environment variables are)")
 os.remove(os.path.join(SCRATCH, "flytekit.config"))
+root = M.current_context()
 
 section("the engine directory of the root cannot be created")
 engine_dir = os.path.join(default_local_file_access_provider.local_sandbox_dir, "engine_dir")
