@@ -86,9 +86,13 @@ pub fn invalid_at(
         .nth(line - 1)
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
-    let quoted = format!("\"{}\"", e.error.name);
+    // The column of the name at fault, or of the field when no name is.
+    let needle = match e.error.name() {
+        Some(n) => format!("\"{n}\""),
+        None => format!("\"{}\"", e.error.field),
+    };
     let column = text
-        .find(&quoted)
+        .find(&needle)
         .map(|b| flytectx_model::trace::char_column(&text, b))
         .unwrap_or(1);
     DecodeError {

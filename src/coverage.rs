@@ -83,6 +83,10 @@ pub fn coverage(root: &Path) -> std::io::Result<Vec<ClauseCoverage>> {
             tests.push((rel(root, &p), std::fs::read_to_string(&p)?));
         }
     }
+    // The probes test flytekit itself, clause by clause.
+    for p in files(&root.join("conformance/probes"), "py") {
+        tests.push((rel(root, &p), std::fs::read_to_string(&p)?));
+    }
     for dir in ["model/src", "impl/src", "src"] {
         for p in files(&root.join(dir), "rs") {
             let text = std::fs::read_to_string(&p)?;

@@ -10,7 +10,7 @@
 
 use flytectx_model::names::AnyName;
 use flytectx_model::port::UsableNames;
-use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step};
+use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step, Then};
 use flytectx_model::unwind::Unwinder;
 use flytectx_model::{Claim, Feature, ModelPort, Op, Release};
 use proptest::prelude::*;
@@ -20,6 +20,8 @@ use proptest::test_runner::{RngAlgorithm, TestRng};
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum StepMove {
+    /// `context_with_new_compilation_state`; kept only as the first step.
+    CtxNewCs,
     Cond,
     NewCs,
     Es(Option<u8>),
@@ -66,6 +68,7 @@ pub enum Move {
         prefix: u8,
         mode: u8,
         resolver: Option<u8>,
+        nodes_of: Option<u8>,
     },
     CsWithParams {
         cs: u8,
@@ -76,7 +79,20 @@ pub enum Move {
     },
     CtxNewCs(u8, u8),
     AddNode(u8),
-    AddSignalHandler(u8),
+    AddSignalHandler(u8, Option<ThenMove>),
+    SetProgramHandler(u8),
+    SigintHandler,
+    /// A `sigint` before the end; if it ends the process, so does the trace.
+    Sigint,
+    Origin(u8),
+    OriginFrame(u8),
+    /// A context, and which earlier operation is its origin.
+    PushWithOrigin(u8, u8),
+    WithDrop,
+    MakeFile(u8),
+    IsLocal(u8),
+    BuilderNewEs(u8, Vec<StepMove>, Option<u8>),
+    BuilderNewCs(u8, Vec<StepMove>, u8),
     ThreadOpen,
     ThreadClose,
     TaskOpen,
@@ -84,17 +100,31 @@ pub enum Move {
     Reset,
 }
 
+/// What a signal handler does after it records itself.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum ThenMove {
+    Raise,
+    Add(u8),
+}
+
 /// Small pools, so that values repeat and collide: empty strings exercise
 /// the falsy rules ([ES-4], [CS-3]).
 const WORKING_DIRS: [&str; 4] = ["", "w0", "w1", "w2"];
 const ENGINE_DIRS: [&str; 3] = ["", "e0", "e1"];
 const PREFIXES: [&str; 3] = ["", "p", "q"];
+/// Files a trace makes: the directory names above, so that engine
+/// directories run into them ([ES-2]).
+const FILES: [&str; 4] = ["w0", "w1", "e0", "e1"];
+/// `origin_frame` limits: each case of [ORIG-4], and the largest.
+const LIMITS: [u8; 5] = [0, 1, 2, 3, 64];
 const CS_MODES: [i64; 5] = [0, 1, 2, 3, -1];
 /// How deep brackets may nest in a random trace.
 const MAX_OPEN: usize = 6;
 
 fn step_move() -> impl Strategy<Value = StepMove> {
     prop_oneof![
+        1 => Just(StepMove::CtxNewCs),
         4 => Just(StepMove::Cond),
         1 => Just(StepMove::NewCs),
         2 => proptest::option::of(any::<u8>()).prop_map(StepMove::Es),
@@ -105,6 +135,13 @@ fn step_move() -> impl Strategy<Value = StepMove> {
 
 fn steps() -> impl Strategy<Value = Vec<StepMove>> {
     proptest::collection::vec(step_move(), 0..4)
+}
+
+fn then_move() -> impl Strategy<Value = ThenMove> {
+    prop_oneof![
+        1 => Just(ThenMove::Raise),
+        1 => any::<u8>().prop_map(ThenMove::Add),
+    ]
 }
 
 fn sel() -> impl Strategy<Value = Option<u8>> {
@@ -134,12 +171,25 @@ pub fn a_move() -> impl Strategy<Value = Move> {
         1 => (u(), sel()).prop_map(|(c, wd)| Move::CtxNewEs(c, wd)),
         2 => u().prop_map(Move::TakeBranch),
         2 => u().prop_map(Move::BranchComplete),
-        2 => (u(), u(), sel()).prop_map(|(prefix, mode, resolver)| Move::NewCs { prefix, mode, resolver }),
+        2 => (u(), u(), sel(), proptest::option::weighted(0.2, u()))
+            .prop_map(|(prefix, mode, resolver, nodes_of)| Move::NewCs { prefix, mode, resolver, nodes_of }),
         2 => (u(), sel(), sel(), sel(), sel())
             .prop_map(|(cs, prefix, mode, resolver, nodes_of)| Move::CsWithParams { cs, prefix, mode, resolver, nodes_of }),
         1 => (u(), u()).prop_map(|(c, p)| Move::CtxNewCs(c, p)),
         2 => u().prop_map(Move::AddNode),
-        1 => u().prop_map(Move::AddSignalHandler),
+        2 => (u(), proptest::option::weighted(0.3, then_move()))
+            .prop_map(|(t, then)| Move::AddSignalHandler(t, then)),
+        1 => u().prop_map(Move::SetProgramHandler),
+        1 => Just(Move::SigintHandler),
+        1 => Just(Move::Sigint),
+        3 => u().prop_map(Move::Origin),
+        1 => u().prop_map(Move::OriginFrame),
+        2 => (u(), u()).prop_map(|(c, o)| Move::PushWithOrigin(c, o)),
+        2 => Just(Move::WithDrop),
+        1 => u().prop_map(Move::MakeFile),
+        1 => u().prop_map(Move::IsLocal),
+        1 => (u(), steps(), sel()).prop_map(|(c, s, wd)| Move::BuilderNewEs(c, s, wd)),
+        1 => (u(), steps(), u()).prop_map(|(c, s, p)| Move::BuilderNewCs(c, s, p)),
         2 => Just(Move::ThreadOpen),
         2 => Just(Move::ThreadClose),
         2 => Just(Move::TaskOpen),
@@ -199,6 +249,9 @@ fn branch(active: bool) -> Branch {
 fn step(m: &StepMove, names: &UsableNames, claim: &Claim) -> Option<Option<Step>> {
     let allowed = |f: Feature| claim.features.contains(f);
     Some(Some(match m {
+        StepMove::CtxNewCs if allowed(Feature::CompilationStates) => {
+            Step::ContextWithNewCompilationState
+        }
         StepMove::Cond if allowed(Feature::Conditionals) => Step::EnterConditionalSection,
         StepMove::NewCs if allowed(Feature::CompilationStates) => Step::WithNewCompilationState,
         StepMove::Es(s) if allowed(Feature::ExecutionStates) => {
@@ -218,11 +271,19 @@ fn step(m: &StepMove, names: &UsableNames, claim: &Claim) -> Option<Option<Step>
 /// The operation a move stands for, given the usable names and the claim
 /// ([FEAT-3], [REL-2]), or None when it needs a name of a kind there is
 /// none of yet, or a feature the claim does not have.
-fn operation(m: &Move, names: &UsableNames, claim: &Claim) -> Option<Op> {
+fn operation(m: &Move, names: &UsableNames, claim: &Claim, sent: u32) -> Option<Op> {
     let release = claim.target.release;
     let steps = |s: &[StepMove]| -> Option<Vec<Step>> {
         let resolved = s.iter().map(|m| step(m, names, claim)).collect::<Option<Vec<_>>>()?;
-        Some(resolved.into_iter().flatten().collect())
+        let mut steps: Vec<Step> = resolved.into_iter().flatten().collect();
+        // [TRACE-3]: the context's own `with_new_compilation_state` only first.
+        let mut first = true;
+        steps.retain(|s| {
+            let keep = first || *s != Step::ContextWithNewCompilationState;
+            first = false;
+            keep
+        });
+        Some(steps)
     };
     let mode = |s: u8| mode(s, release);
     let op = Some(match m {
@@ -301,10 +362,12 @@ fn operation(m: &Move, names: &UsableNames, claim: &Claim) -> Option<Op> {
             prefix,
             mode: m,
             resolver,
+            nodes_of,
         } => Op::NewCs {
             prefix: PREFIXES[*prefix as usize % PREFIXES.len()].to_string(),
             mode: CS_MODES[*m as usize % CS_MODES.len()],
             task_resolver: pick_opt(&names.opaques, *resolver)?,
+            nodes_of: pick_opt(&names.comp_states, *nodes_of)?,
         },
         Move::CsWithParams {
             cs,
@@ -326,8 +389,45 @@ fn operation(m: &Move, names: &UsableNames, claim: &Claim) -> Option<Op> {
         Move::AddNode(s) => Op::AddNode {
             cs: pick(&names.comp_states, *s)?,
         },
-        Move::AddSignalHandler(t) => Op::AddSignalHandler {
+        Move::AddSignalHandler(t, then) => Op::AddSignalHandler {
             tag: format!("h{}", t % 8),
+            then: then.as_ref().map(|t| match t {
+                ThenMove::Raise => Then::Raise("handler_error".to_string()),
+                ThenMove::Add(t) => Then::Add(format!("h{}", t % 8)),
+            }),
+        },
+        Move::SetProgramHandler(t) => Op::SetProgramHandler {
+            tag: format!("p{}", t % 4),
+        },
+        Move::SigintHandler => Op::SigintHandler,
+        Move::Sigint => Op::Sigint,
+        Move::Origin(c) => Op::OriginOf {
+            ctx: pick(&names.contexts, *c)?,
+        },
+        Move::OriginFrame(l) => Op::OriginFrame {
+            limit: LIMITS[*l as usize % LIMITS.len()],
+        },
+        // [TRACE-4]: an operation up to this one, which is number `sent + 1`.
+        Move::PushWithOrigin(c, o) => Op::PushWithOrigin {
+            ctx: pick(&names.contexts, *c)?,
+            origin: 1 + u32::from(*o) % (sent + 1),
+        },
+        Move::WithDrop => Op::WithDrop,
+        Move::MakeFile(f) => Op::MakeFile {
+            path: dir(&FILES, *f),
+        },
+        Move::IsLocal(e) => Op::IsLocalExecution {
+            es: pick(&names.exec_states, *e)?,
+        },
+        Move::BuilderNewEs(c, s, wd) => Op::BuilderNewEs {
+            from: pick(&names.contexts, *c)?,
+            steps: steps(s)?,
+            working_dir: wd.map(|w| dir(&WORKING_DIRS, w)),
+        },
+        Move::BuilderNewCs(c, s, p) => Op::BuilderNewCs {
+            from: pick(&names.contexts, *c)?,
+            steps: steps(s)?,
+            prefix: PREFIXES[*p as usize % PREFIXES.len()].to_string(),
         },
         Move::ThreadOpen => Op::ThreadBegin,
         Move::ThreadClose => Op::ThreadEnd,
@@ -375,18 +475,22 @@ pub fn concretize(claim: impl Into<Claim>, moves: &[Move], sigint: bool) -> Vec<
         ops: Vec::new(),
     };
     for m in moves {
-        let Some(op) = operation(m, &w.port.usable_names(), &claim) else {
+        let Some(op) = operation(m, &w.port.usable_names(), &claim, w.port.sent()) else {
             continue;
         };
         let fits = match (&op, op.opens(), op.closes()) {
             (_, Some(_), _) => w.open.len() < MAX_OPEN,
             (_, _, Some(b)) => w.open.last() == Some(&b),
-            // [TRACE-6]: `reset` only outside every bracket.
-            (Op::Reset, _, _) => w.open.is_empty(),
+            // [TRACE-6]: `reset` and `sigint` only outside every bracket.
+            (Op::Reset | Op::Sigint, _, _) => w.open.is_empty(),
             _ => true,
         };
         if fits {
             w.emit(op);
+            if w.port.exited() {
+                // [TRACE-6]: a `sigint` ended the process, and the trace.
+                return w.ops;
+            }
         }
     }
     while let Some(b) = w.open.last().copied() {
@@ -396,7 +500,7 @@ pub fn concretize(claim: impl Into<Claim>, moves: &[Move], sigint: bool) -> Vec<
             Bracket::Task => Op::TaskEnd,
         });
     }
-    if sigint && claim.features.contains(Feature::Signals) {
+    if sigint && claim.features.contains(Feature::Signals) && !w.port.exited() {
         w.emit(Op::Sigint);
     }
     w.ops

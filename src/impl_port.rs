@@ -8,7 +8,8 @@
 //! thread keeps the objects it named in a registry of its own; names are
 //! shared by all threads through one [`Namer`] ([OBS-4]).
 
-use crate::port::{FailureKind, Port, PortFailure};
+use crate::port::{Declaration, FailureKind, Port, PortFailure};
+use flytectx_model::{Feature, FeatureSet};
 use flytectx::{
     BranchEvalMode, CompilationState, Context, ContextManager, ContextRef, ExecutionState,
     LocalFileAccess, Mode as ImplMode, Opaque, PopError, ScopeError, ScopeToken,
@@ -99,11 +100,7 @@ fn sandbox() -> String {
 
 /// [OBS-6]
 fn sandboxed(dir: &str) -> String {
-    let sandbox = sandbox();
-    match dir.strip_prefix(&sandbox) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("<sandbox>{rest}"),
-        _ => dir.to_string(),
-    }
+    flytectx_model::answer::report_dir(dir, &sandbox())
 }
 
 fn mode_to_spec(m: ImplMode) -> Mode {
@@ -432,6 +429,7 @@ impl Worker {
         let mut b = self.ctx(from)?.new_builder();
         for step in steps {
             b = match step {
+                Step::ContextWithNewCompilationState => self.ctx(from)?.with_new_compilation_state(),
                 Step::EnterConditionalSection => b.enter_conditional_section(),
                 Step::WithNewCompilationState => b.with_new_compilation_state(),
                 Step::WithExecutionState(e) => {
@@ -453,6 +451,30 @@ impl Worker {
             };
         }
         Ok(b)
+    }
+
+    /// [BLD-6], composed from the crate's own constructor: the crate has no
+    /// `Builder::new_execution_state` yet.
+    fn builder_new_es(
+        &self,
+        b: flytectx::Builder,
+        working_dir: Option<&flytectx_model::trace::DirName>,
+    ) -> Result<ExecutionState, Fail> {
+        let dir = match working_dir.map(|d| d.as_str()).filter(|d| !d.is_empty()) {
+            Some(d) => d.to_string(),
+            None => {
+                let fields = b.build().fields();
+                let provider = fields
+                    .slots
+                    .file_access
+                    .as_ref()
+                    .and_then(|f| f.downcast_ref::<LocalFileAccess>().cloned())
+                    .ok_or_else(|| Fail::Kind("no_sandbox_dir".into()))?;
+                let n = NEXT_RANDOM_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!("{}/r{n}", provider.local_sandbox_dir.display())
+            }
+        };
+        Ok(ExecutionState::new(&dir, None, None, None, None)?)
     }
 
     fn apply(&mut self, op: &Op) -> Result<Value, Fail> {
@@ -490,6 +512,17 @@ impl Worker {
                 let scopes = self.scopes.last_mut().expect("a unit has a scope list");
                 scopes.push(token);
                 self.ctx_answer(&c)
+            }
+            Op::WithDrop => {
+                // [WITH-8]: the scope is dropped, and its cleanup's error
+                // reaches no one.
+                let token = self
+                    .scopes
+                    .last_mut()
+                    .and_then(Vec::pop)
+                    .ok_or_else(|| Fail::BadRequest("no open scope".into()))?;
+                let _ = self.unit().exit(token, Ok::<(), String>(()));
+                Value::Null
             }
             Op::WithExit { raise } => {
                 let token = self
@@ -573,6 +606,7 @@ impl Worker {
                 prefix,
                 mode,
                 task_resolver,
+                nodes_of: None,
             } => {
                 let cs = CompilationState::new(prefix, *mode, self.opaque(*task_resolver)?)?;
                 self.cs_answer(&cs)
@@ -602,6 +636,18 @@ impl Worker {
                 cs.add_node(Rc::new(TraceValue));
                 self.cs_answer(&cs)
             }
+            // [ES-2] (isolated): an execution state touches no file system,
+            // so a file in the scratch directory changes nothing.
+            Op::MakeFile { .. } => Value::Null,
+            Op::IsLocalExecution { es } => Value::from(self.es(*es)?.is_local_execution()),
+            Op::BuilderNewEs {
+                from,
+                steps,
+                working_dir,
+            } => {
+                let es = self.builder_new_es(self.builder(*from, steps)?, working_dir.as_ref())?;
+                self.es_answer(&es)
+            }
             Op::TaskBegin => {
                 let fork = self.unit().fork()?;
                 self.units.push(Unit::Task(fork));
@@ -621,6 +667,19 @@ impl Worker {
             | Op::AddSignalHandler { .. }
             | Op::ThreadBegin
             | Op::ThreadEnd => {
+                return Err(Fail::BadRequest(format!(
+                    "`{}` is handled by the driver",
+                    op.name()
+                )))
+            }
+            // Not declared ([`ImplPort`]'s declaration), so never sent.
+            Op::NewCs { .. }
+            | Op::BuilderNewCs { .. }
+            | Op::SetProgramHandler { .. }
+            | Op::SigintHandler
+            | Op::OriginOf { .. }
+            | Op::OriginFrame { .. }
+            | Op::PushWithOrigin { .. } => {
                 return Err(Fail::BadRequest(format!(
                     "`{}` is handled by the driver",
                     op.name()
@@ -730,6 +789,9 @@ impl Session {
     }
 }
 
+/// Numbers the directories [BLD-6] makes with a random name.
+static NEXT_RANDOM_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Traces share the process-wide signal handlers, so they run one at a time.
 static ONE_TRACE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -755,15 +817,12 @@ impl ImplPort {
         let s = self.session.get_or_insert_with(Session::new);
         let null = Answer::Ok(Value::Null);
         match op {
-            Op::AddSignalHandler { tag } => {
+            Op::AddSignalHandler { tag, then: None } => {
                 let (log, tag) = (Arc::clone(&s.handler_log), tag.clone());
                 flytectx::add_signal_handler(move |signum| {
                     log.lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(HandlerRun {
-                            tag: tag.clone(),
-                            signum,
-                        })
+                        .push(HandlerRun::handler(&tag, signum))
                 });
                 Ok(null)
             }
@@ -775,7 +834,11 @@ impl ImplPort {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .clone();
-                Ok(Answer::ok(SigintAnswer { ran, exit: 1 }))
+                Ok(Answer::ok(SigintAnswer {
+                    ran,
+                    exit: Some(1),
+                    raised: None,
+                }))
             }
             Op::ThreadBegin => {
                 // [THR-3]: a new thread starts with an empty stack of its own.
@@ -809,6 +872,18 @@ impl ImplPort {
 impl Port for ImplPort {
     fn name(&self) -> String {
         format!("flytectx {} (impl/, in-process)", env!("CARGO_PKG_VERSION"))
+    }
+
+    /// [FEAT-3]: what the crate implements as trace operations today. It
+    /// has no fallible or program signal handlers, no node list given to a
+    /// constructor, and records origins as Rust locations only, so
+    /// `signals`, `compilation_states` and `origins` are not declared.
+    fn declaration(&self) -> Declaration {
+        let missing = [Feature::Signals, Feature::CompilationStates, Feature::Origins];
+        Declaration {
+            features: FeatureSet::ALL.difference(missing.into_iter().collect()),
+            ..Declaration::default()
+        }
     }
 
     fn run(&mut self, ops: &[Op]) -> Result<Vec<Answer>, PortFailure> {

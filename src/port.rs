@@ -2,7 +2,7 @@
 //! and external processes alike.
 
 use flytectx_model::protocol::{PortHello, NEWEST_VERSION};
-use flytectx_model::{Answer, FeatureSet, ModelPort, Op, Profile, Release};
+use flytectx_model::{Answer, Claim, FeatureSet, ModelPort, Op, Profile, Release, Target};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -56,6 +56,18 @@ impl Default for Declaration {
             release: Release::REFERENCE,
             unknown_features: Vec::new(),
         }
+    }
+}
+
+impl Declaration {
+    /// What this declaration claims for `profile` ([FEAT-3], [REL-1]): the
+    /// declared features of the declared release.
+    pub fn claim(&self, profile: Profile) -> Claim {
+        let target = Target {
+            profile,
+            release: self.release,
+        };
+        Claim::new(target, self.features)
     }
 }
 

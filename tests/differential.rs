@@ -19,9 +19,11 @@ fn check(
     moves_: &[flytectx_conformance::generate::Move],
     sigint: bool,
 ) -> Result<(), TestCaseError> {
-    let ops = concretize(Profile::Isolated, moves_, sigint);
+    // What the implementation declares, as `flytectx conform` would check it.
+    let claim = PORT.with(|p| p.borrow().declaration().claim(Profile::Isolated));
+    let ops = concretize(claim, moves_, sigint);
     let exp =
-        expect(Profile::Isolated, &ops).map_err(|e| TestCaseError::fail(e.error.to_string()))?;
+        expect(claim.target, &ops).map_err(|e| TestCaseError::fail(e.error.to_string()))?;
     let actual = PORT
         .with(|p| p.borrow_mut().run(&exp.wire))
         .map_err(|f| TestCaseError::fail(f.to_string()))?;

@@ -1,4 +1,4 @@
-"""Issue 11 point 12 ([BLD-4], [ES-8], [CS-6]).
+"""[BLD-6], [BLD-7] (and [BLD-4], [ES-8], [CS-6] beside them).
 
 Builder.new_execution_state(working_dir=None) returns a new execution state
 and leaves the builder unchanged. With no (or an empty) working directory it

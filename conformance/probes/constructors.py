@@ -1,4 +1,4 @@
-"""Issue 11 point 13 ([CTX-2], [CS-1], [CS-4]).
+"""[CTX-2], [CS-1] (and [CS-4] beside it).
 
 FlyteContext(...) accepts every field as a keyword (or positionally, in the
 order file_access, level, flyte_client, compilation_state, execution_state,

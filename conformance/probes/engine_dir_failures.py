@@ -1,4 +1,4 @@
-"""Issue 11 point 14 ([ES-1], [ES-2], [COND-3], [COND-4]).
+"""[ES-2], [COND-8] (and [ES-1], [COND-3], [COND-4]).
 
 Every ExecutionState construction creates its engine directory on disk
 (parents included, an existing directory is fine). That is the only disk

@@ -1,4 +1,4 @@
-"""Issue 11 point 10 ([CTX-4], [ES-7], [CS-5]).
+"""[CTX-5] (beside [CTX-4], [ES-7], [CS-5]).
 
 flytekit's context, states and builder are dataclasses: `==` compares them
 field by field (nested states by their own `==`), never by identity.

@@ -1,4 +1,4 @@
-"""Issue 11 point 16: what flytekit's own unit tests of the context manager
+"""[BLD-8], [CUR-3], [COND-2], and [BLD-2] as `test_levels` shows it: what flytekit's own unit tests of the context manager
 (tests/flytekit/unit/core/test_context_manager.py at tag v1.16.10) rely on.
 
   - builder fields are plain attributes: assigning `b.flyte_client = x` (or

@@ -1,4 +1,4 @@
-"""Issue 11 point 4 ([INIT-5], [CUR-2]).
+"""[INIT-5], [CUR-2].
 
 initialize() can fail, with whatever exception the failing step raises, and
 the stack is then left exactly as it was (the new root is only set at the

@@ -1,4 +1,4 @@
-"""Issue 11 points 3 ([INIT-1]) and 11 ([SIG-4]).
+"""[INIT-1], [SIG-5] (and [SIG-4]).
 
 Point 3: importing flytekit initializes the *importing* thread. Imported from
 a worker thread, that thread has size 1, the main thread size 0, and SIGINT

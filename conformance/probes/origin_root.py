@@ -1,4 +1,4 @@
-"""Issue 11 point 1 ([ORIG-3]); also [ORIG-1] and [ORIG-2].
+"""[ORIG-3]; also [ORIG-1] and [ORIG-2].
 
 The root context's origin is the frame that called `initialize()` directly:
   - after the import-time initialization: the module level of

@@ -1,4 +1,4 @@
-"""Issue 11 point 2 ([ORIG-4]); also the explicit frame of [ORIG-1].
+"""[ORIG-4]; also the explicit frame of [ORIG-1].
 
 get_origin_stackframe(limit) takes the innermost limit+1 frames of the
 calling thread's stack, counted from its *own* frame, and returns the

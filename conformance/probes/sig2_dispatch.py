@@ -1,4 +1,4 @@
-"""Issue 11 point 6 ([SIG-2]).
+"""[SIG-2].
 
 On SIGINT flytekit's hook walks the live handler list, calling each handler
 with (signum, frame): signum is 2, frame the frame that was running when the

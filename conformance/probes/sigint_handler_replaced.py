@@ -1,4 +1,4 @@
-"""Issue 11 point 5 ([INIT-5], [SIG-4]).
+"""[SIG-4], [INIT-5].
 
 Every initialize() that runs on the main thread installs a *new* SIGINT
 handler (a fresh function object each time), replacing whatever handler the

@@ -1,4 +1,4 @@
-"""Issue 11 points 7, 8 and 9 ([PROF-1], [STK-1], [THR-2]).
+"""[PROF-1], [STK-1], [THR-1], [THR-2], [TASK-1].
 
 Point 8: the stack lives in a context variable whose default value is one
 shared list. A unit that never set the variable ("unset") and a unit that set
@@ -56,7 +56,7 @@ def observe():
     }
 
 
-section("point 8: unset vs bound to the default stack")
+section("[STK-1]: unset vs bound to the default stack")
 
 
 def unset_thread():
@@ -81,11 +81,11 @@ check(unset["variable_set_in_this_unit"] is False and bound["variable_set_in_thi
 check(unset["size"] == bound["size"] == 0 and unset["reads_default_list"] and bound["reads_default_list"],
       "but both read the same default list object, so size/current/push/pop see the same stack")
 
-section("point 9: threading.Thread")
+section("[THR-2]: threading.Thread")
 M.initialize()
 check(in_new_thread(M.size) == 0, "a new threading.Thread sees size 0 while the main thread has 1 (starts unset)")
 
-section("point 9: asyncio.to_thread shares the caller's stack")
+section("[THR-2]: asyncio.to_thread shares the caller's stack")
 
 
 async def with_to_thread():
@@ -118,7 +118,7 @@ check(size_inside == 1 and after_init == after_push, "an initialize() inside to_
 check(worker_later == 0, "the worker's own context is untouched by to_thread jobs: a plain executor job there sees size 0")
 M.pop_context()
 
-section("point 9: a pool worker keeps its binding between jobs")
+section("[THR-2]: a pool worker keeps its binding between jobs")
 with ThreadPoolExecutor(max_workers=1) as pool:
     first = pool.submit(lambda: (M.size(), M.current_context().level, threading.get_ident())).result()
     pushed = pool.submit(lambda: M.push_context(M.current_context().new_builder().build())).result()

@@ -1,4 +1,4 @@
-"""Issue 11 point 15 ([WITH-1], [WITH-2]).
+"""[WITH-7], [WITH-8] (and [WITH-1], [WITH-2]).
 
 with_context(b) only makes a single-use context manager; the build of `b`
 and the push happen when the scope is *entered* (so a change to `b` between

@@ -34,13 +34,20 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
     let (mut moves, sigint) = input;
     moves.truncate(MAX_MOVES);
     for m in &mut moves {
-        if let Move::Build(_, steps) | Move::WithOpen(_, steps) = m {
+        if let Move::Build(_, steps)
+        | Move::WithOpen(_, steps)
+        | Move::BuilderNewEs(_, steps, _)
+        | Move::BuilderNewCs(_, steps, _) = m
+        {
             steps.truncate(MAX_STEPS);
         }
     }
 
-    let ops = concretize(Profile::Isolated, &moves, sigint);
-    let expected = match expect(Profile::Isolated, &ops) {
+    let mut port = ImplPort::new();
+    // What the implementation declares, as `flytectx conform` would check it.
+    let claim = port.declaration().claim(Profile::Isolated);
+    let ops = concretize(claim, &moves, sigint);
+    let expected = match expect(claim.target, &ops) {
         Ok(e) => e,
         // concretize promises a valid trace; the model refusing one is a bug
         // on the conformance side, worth a crash too.
@@ -52,7 +59,6 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
         ),
     };
 
-    let mut port = ImplPort::new();
     let actual = match port.run(&expected.wire) {
         Ok(a) => a,
         Err(failure) => panic!(

@@ -141,7 +141,9 @@ impl ReferenceStateMachine for Api {
                 if let Some(k) = s.pick(from).filter(|&k| !s.dead[k]) {
                     let mut b = s.model.new_builder(s.known[k]);
                     if conditional {
-                        s.model.enter_conditional_section(&mut b);
+                        s.model
+                            .enter_conditional_section(&mut b)
+                            .expect("isolated: no engine directory is made, so nothing fails");
                     }
                     if let Transition::Build { .. } = t {
                         let c = s.model.build(&b);

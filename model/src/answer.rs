@@ -98,6 +98,41 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// The local sandbox directory of the default file-access provider, as
+/// answers write it ([OBS-6]).
+pub const SANDBOX_DIR: &str = "<sandbox>";
+
+/// The name of a directory [BLD-6] makes with a random name, as answers
+/// write it ([OBS-6]).
+pub const RANDOM_DIR: &str = "<random>";
+
+/// [OBS-6]: how a port reports directory `dir`, given the real path of the
+/// default provider's sandbox: the sandbox reads `<sandbox>`, its
+/// `engine_dir` stays as it is, and any other directory in it was made with
+/// a random name ([BLD-6]) and reads `<sandbox>/<random>`, with what follows
+/// it. Directories outside the sandbox read as given.
+pub fn report_dir(dir: &str, sandbox: &str) -> String {
+    let Some(rest) = dir.strip_prefix(sandbox) else {
+        return dir.to_string();
+    };
+    let Some(inside) = rest.strip_prefix('/') else {
+        return if rest.is_empty() {
+            SANDBOX_DIR.to_string()
+        } else {
+            dir.to_string()
+        };
+    };
+    let (first, after) = match inside.split_once('/') {
+        Some((first, after)) => (first, format!("/{after}")),
+        None => (inside, String::new()),
+    };
+    if first == "engine_dir" {
+        format!("{SANDBOX_DIR}/{inside}")
+    } else {
+        format!("{SANDBOX_DIR}/{RANDOM_DIR}{after}")
+    }
+}
+
 /// [OBS-2]: a context summary. Field order is the spec's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContextSummary {
@@ -134,17 +169,47 @@ pub struct CsSummary {
     pub nodes: usize,
 }
 
-/// [SIG-2]: the answer to `sigint`.
+/// [SIG-2]: the answer to `sigint` ([TRACE-2]): the handlers that ran, and
+/// `exit` when the process exits, `raised` when a handler failed, neither
+/// when the program's own handler returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SigintAnswer {
     pub ran: Vec<HandlerRun>,
-    pub exit: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raised: Option<String>,
 }
 
+/// One handler that ran ([TRACE-2]): a handler of the list, by its `tag`, or
+/// the program's own, by its `program` tag; with the signal number it got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HandlerRun {
-    pub tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
     pub signum: i32,
+}
+
+impl HandlerRun {
+    /// A handler of the list, tagged `tag`, ran with `signum`.
+    pub fn handler(tag: &str, signum: i32) -> HandlerRun {
+        HandlerRun {
+            tag: Some(tag.to_string()),
+            program: None,
+            signum,
+        }
+    }
+
+    /// The program's own handler, tagged `tag`, ran with `signum`.
+    pub fn program(tag: &str, signum: i32) -> HandlerRun {
+        HandlerRun {
+            tag: None,
+            program: Some(tag.to_string()),
+            signum,
+        }
+    }
 }
 
 /// What a port's objects look like, for summaries. A port implements this
@@ -375,6 +440,21 @@ mod tests {
         assert!(why(r#"{"yes":1}"#).contains("not `yes`"));
         assert!(why("{}").contains("this one has none"));
         assert!(why(r#"{"ok":1,"err":"x"}"#).contains("`ok`, `err`"));
+    }
+
+    /// [OBS-6]
+    #[test]
+    fn directories_in_the_sandbox_are_reported_by_their_role() {
+        let sb = "/tmp/sb";
+        assert_eq!(report_dir("/tmp/sb", sb), "<sandbox>");
+        assert_eq!(report_dir("/tmp/sb/engine_dir", sb), "<sandbox>/engine_dir");
+        assert_eq!(report_dir("/tmp/sb/x1y2", sb), "<sandbox>/<random>");
+        assert_eq!(
+            report_dir("/tmp/sb/x1y2/engine_dir", sb),
+            "<sandbox>/<random>/engine_dir"
+        );
+        assert_eq!(report_dir("/tmp/sbx", sb), "/tmp/sbx");
+        assert_eq!(report_dir("w0/engine_dir", sb), "w0/engine_dir");
     }
 
     #[test]

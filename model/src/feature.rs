@@ -78,10 +78,10 @@ impl Feature {
         let (section, _) = id.rsplit_once('-')?;
         Some(match (section, id) {
             // The exceptions first: clauses whose section is shared.
-            (_, "PUSH-3" | "WITH-6") => Feature::Origins,
-            (_, "BLD-3" | "CTX-2") => Feature::Builders,
-            (_, "BLD-4" | "BLD-5") => Feature::CompilationStates,
-            (_, "CTX-3" | "ALIAS-1") => Feature::ExecutionStates,
+            (_, "PUSH-3" | "WITH-6" | "OBS-7") => Feature::Origins,
+            (_, "BLD-3" | "BLD-8" | "CTX-2") => Feature::Builders,
+            (_, "BLD-4" | "BLD-5" | "BLD-7") => Feature::CompilationStates,
+            (_, "CTX-3" | "ALIAS-1" | "BLD-6") => Feature::ExecutionStates,
             (_, "RUN-1" | "RUN-2" | "RUN-3") => Feature::With,
             ("PROF" | "FEAT" | "REL" | "INIT" | "SIZE" | "CUR" | "PUSH" | "POP" | "STK", _) => {
                 Feature::Stack

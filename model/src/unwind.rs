@@ -100,7 +100,8 @@ impl Unwinder {
                     }
                 }
             }
-            Op::WithExit { .. } => {
+            // [WITH-8]: a dropped scope answers null, so nothing propagates.
+            Op::WithExit { .. } | Op::WithDrop => {
                 let u = self.unit();
                 u.open = u.open.saturating_sub(1);
                 // [RUN-2], [RUN-3]: an error leaving the scope goes on to the

@@ -6,7 +6,7 @@
 //! enum buffers the object and loses positions, and [TRACE-9] wants the column
 //! of the offending field in every error.
 
-use super::ops::Op;
+use super::ops::{DirName, Op, Step};
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -157,6 +157,68 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// Decode field `key`, which may be left out ([TRACE-2]: it is then null).
+    fn opt<T: DeserializeOwned>(&mut self, key: &str, what: &str) -> Result<Option<T>, DecodeError> {
+        if self.entries.iter().any(|(k, _, _)| k.0 == key) {
+            self.req::<Option<T>>(key, what)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Decode the integer field `key`, which must lie in `min..=max`.
+    fn bounded<T>(&mut self, key: &str, what: &str, min: T, max: T) -> Result<T, DecodeError>
+    where
+        T: DeserializeOwned + PartialOrd + fmt::Display + Copy,
+    {
+        let value: T = self.req(key, what)?;
+        if value < min || value > max {
+            let at = self.value_offset(key);
+            return Err(self.error_at(
+                at,
+                format!("field `{key}`: {value} is not between {min} and {max}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// Decode `key` as a directory name that is not empty ([TRACE-4]).
+    fn non_empty_dir(&mut self, key: &str, what: &str) -> Result<DirName, DecodeError> {
+        let dir: DirName = self.req(key, what)?;
+        if dir.as_str().is_empty() {
+            let at = self.value_offset(key);
+            return Err(self.error_at(at, format!("field `{key}`: a name, not \"\"")));
+        }
+        Ok(dir)
+    }
+
+    /// Decode `steps` ([TRACE-3]): `context_with_new_compilation_state` may
+    /// only come first.
+    fn steps(&mut self, what: &str) -> Result<Vec<Step>, DecodeError> {
+        let steps: Vec<Step> = self.req("steps", what)?;
+        if steps
+            .iter()
+            .skip(1)
+            .any(|s| *s == Step::ContextWithNewCompilationState)
+        {
+            let at = self.value_offset("steps");
+            return Err(self.error_at(
+                at,
+                "field `steps`: \"context_with_new_compilation_state\" may only be the first step"
+                    .to_string(),
+            ));
+        }
+        Ok(steps)
+    }
+
+    /// The byte offset of the value of `key` in the line (0 when absent).
+    fn value_offset(&self, key: &str) -> usize {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k.0 == key)
+            .map_or(0, |(_, v, _)| self.offset_of(v.get()))
+    }
+
     /// Refuse any field not yet taken.
     fn finish(self, what: &str, allowed_extra: &[&str]) -> Result<(), DecodeError> {
         for (key, raw, used) in &self.entries {
@@ -180,6 +242,9 @@ pub(super) fn serde_column(line: &str, start: usize, e: &serde_json::Error) -> u
     let within = e.column().saturating_sub(1);
     char_column(line, start + within)
 }
+
+/// The largest `limit` of `origin_frame` ([TRACE-2]).
+pub const MAX_ORIGIN_LIMIT: u8 = 64;
 
 /// Decode one operation line. With `allow_expect`, an `expect` field is
 /// accepted and returned as raw JSON (corpus files, [TRACE-8]).
@@ -205,11 +270,11 @@ pub fn decode_op_line(
         },
         "build" => Op::Build {
             from: f.req("from", what)?,
-            steps: f.req("steps", what)?,
+            steps: f.steps(what)?,
         },
         "with_enter" => Op::WithEnter {
             from: f.req("from", what)?,
-            steps: f.req("steps", what)?,
+            steps: f.steps(what)?,
         },
         "with_exit" => Op::WithExit {
             raise: f.req("raise", what)?,
@@ -250,6 +315,7 @@ pub fn decode_op_line(
             prefix: f.req("prefix", what)?,
             mode: f.req("mode", what)?,
             task_resolver: f.req("task_resolver", what)?,
+            nodes_of: f.opt("nodes_of", what)?,
         },
         "cs_with_params" => Op::CsWithParams {
             cs: f.req("cs", what)?,
@@ -267,19 +333,46 @@ pub fn decode_op_line(
         },
         "add_signal_handler" => Op::AddSignalHandler {
             tag: f.req("tag", what)?,
+            then: f.opt("then", what)?,
         },
+        "set_program_handler" => Op::SetProgramHandler {
+            tag: f.req("tag", what)?,
+        },
+        "sigint_handler" => Op::SigintHandler,
         "sigint" => Op::Sigint,
+        "origin" => Op::OriginOf {
+            ctx: f.req("ctx", what)?,
+        },
+        "origin_frame" => Op::OriginFrame {
+            limit: f.bounded("limit", what, 0, MAX_ORIGIN_LIMIT)?,
+        },
+        "push_with_origin" => Op::PushWithOrigin {
+            ctx: f.req("ctx", what)?,
+            origin: f.bounded("origin", what, 1, u32::MAX)?,
+        },
+        "with_drop" => Op::WithDrop,
+        "make_file" => Op::MakeFile {
+            path: f.non_empty_dir("path", what)?,
+        },
+        "is_local_execution" => Op::IsLocalExecution {
+            es: f.req("es", what)?,
+        },
+        "builder_new_es" => Op::BuilderNewEs {
+            from: f.req("from", what)?,
+            steps: f.steps(what)?,
+            working_dir: f.req("working_dir", what)?,
+        },
+        "builder_new_cs" => Op::BuilderNewCs {
+            from: f.req("from", what)?,
+            steps: f.steps(what)?,
+            prefix: f.req("prefix", what)?,
+        },
         "thread_begin" => Op::ThreadBegin,
         "thread_end" => Op::ThreadEnd,
         "task_begin" => Op::TaskBegin,
         "task_end" => Op::TaskEnd,
         other => {
-            let at = f
-                .entries
-                .iter()
-                .find(|(k, _, _)| k.0 == "op")
-                .map(|(_, v, _)| f.offset_of(v.get()))
-                .unwrap_or(0);
+            let at = f.value_offset("op");
             return Err(f.error_at(
                 at,
                 format!("unknown operation `{other}`; spec.md [TRACE-2] lists the operations"),

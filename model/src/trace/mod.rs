@@ -10,4 +10,4 @@ pub use decode::{char_column, decode_op_line, DecodeError};
 pub use file::{
     check_structure, decode_header, features_of, parse_trace, Header, TraceFile, TRACE_VERSION,
 };
-pub use ops::{Bracket, Branch, DirName, Mode, Op, Slot, Step};
+pub use ops::{Bracket, Branch, DirName, Mode, Op, Slot, Step, Then};

@@ -113,9 +113,23 @@ impl Slot {
     }
 }
 
+/// What a handler does after it records that it ran ([SIG-2]; the `then`
+/// of `add_signal_handler` in traces).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Then {
+    /// Fail with an error of this kind.
+    Raise(String),
+    /// Add a handler with this tag, which only records.
+    Add(String),
+}
+
 /// One builder step ([TRACE-3]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
+    /// Only as the first step: start from `from.with_new_compilation_state()`,
+    /// the context method of [BLD-5], instead of `from.new_builder()`.
+    ContextWithNewCompilationState,
     EnterConditionalSection,
     WithNewCompilationState,
     WithExecutionState(Option<EsName>),
@@ -128,9 +142,9 @@ impl Step {
     pub fn feature(&self) -> Feature {
         match self {
             Step::EnterConditionalSection => Feature::Conditionals,
-            Step::WithNewCompilationState | Step::WithCompilationState(_) => {
-                Feature::CompilationStates
-            }
+            Step::ContextWithNewCompilationState
+            | Step::WithNewCompilationState
+            | Step::WithCompilationState(_) => Feature::CompilationStates,
             Step::WithExecutionState(_) => Feature::ExecutionStates,
             Step::WithSlot(..) => Feature::Builders,
         }
@@ -139,6 +153,7 @@ impl Step {
     /// The name of the builder method this step calls ([TRACE-3]).
     pub fn method(&self) -> &'static str {
         match self {
+            Step::ContextWithNewCompilationState => "context_with_new_compilation_state",
             Step::EnterConditionalSection => "enter_conditional_section",
             Step::WithNewCompilationState => "with_new_compilation_state",
             Step::WithExecutionState(_) => "with_execution_state",
@@ -152,8 +167,9 @@ impl Serialize for Step {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         match self {
-            Step::EnterConditionalSection => s.serialize_str("enter_conditional_section"),
-            Step::WithNewCompilationState => s.serialize_str("with_new_compilation_state"),
+            Step::ContextWithNewCompilationState
+            | Step::EnterConditionalSection
+            | Step::WithNewCompilationState => s.serialize_str(self.method()),
             Step::WithExecutionState(es) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("with_execution_state", es)?;
@@ -173,7 +189,7 @@ impl Serialize for Step {
     }
 }
 
-const STEP_EXPECTING: &str = "a builder step: \"enter_conditional_section\", \"with_new_compilation_state\", or a one-field object such as {\"with_execution_state\": \"es0\"}";
+const STEP_EXPECTING: &str = "a builder step: \"enter_conditional_section\", \"with_new_compilation_state\", \"context_with_new_compilation_state\" (first only), or a one-field object such as {\"with_execution_state\": \"es0\"}";
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -187,6 +203,9 @@ impl<'de> Deserialize<'de> for Step {
                 match s {
                     "enter_conditional_section" => Ok(Step::EnterConditionalSection),
                     "with_new_compilation_state" => Ok(Step::WithNewCompilationState),
+                    "context_with_new_compilation_state" => {
+                        Ok(Step::ContextWithNewCompilationState)
+                    }
                     _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
                 }
             }
@@ -287,6 +306,9 @@ pub enum Op {
         prefix: String,
         mode: i64,
         task_resolver: Option<OpaqueName>,
+        /// Optional in a trace line: left out, it is null ([CS-1]).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nodes_of: Option<CsName>,
     },
     CsWithParams {
         cs: CsName,
@@ -304,8 +326,43 @@ pub enum Op {
     },
     AddSignalHandler {
         tag: String,
+        /// Optional in a trace line: left out, it is null ([SIG-2]).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        then: Option<Then>,
     },
+    SetProgramHandler {
+        tag: String,
+    },
+    SigintHandler,
     Sigint,
+    #[serde(rename = "origin")]
+    OriginOf {
+        ctx: CtxName,
+    },
+    OriginFrame {
+        limit: u8,
+    },
+    PushWithOrigin {
+        ctx: CtxName,
+        origin: u32,
+    },
+    WithDrop,
+    MakeFile {
+        path: DirName,
+    },
+    IsLocalExecution {
+        es: EsName,
+    },
+    BuilderNewEs {
+        from: CtxName,
+        steps: Vec<Step>,
+        working_dir: Option<DirName>,
+    },
+    BuilderNewCs {
+        from: CtxName,
+        steps: Vec<Step>,
+        prefix: String,
+    },
     ThreadBegin,
     ThreadEnd,
     TaskBegin,
@@ -358,7 +415,17 @@ impl Op {
             Op::CtxNewCs { .. } => "ctx_new_cs",
             Op::AddNode { .. } => "add_node",
             Op::AddSignalHandler { .. } => "add_signal_handler",
+            Op::SetProgramHandler { .. } => "set_program_handler",
+            Op::SigintHandler => "sigint_handler",
             Op::Sigint => "sigint",
+            Op::OriginOf { .. } => "origin",
+            Op::OriginFrame { .. } => "origin_frame",
+            Op::PushWithOrigin { .. } => "push_with_origin",
+            Op::WithDrop => "with_drop",
+            Op::MakeFile { .. } => "make_file",
+            Op::IsLocalExecution { .. } => "is_local_execution",
+            Op::BuilderNewEs { .. } => "builder_new_es",
+            Op::BuilderNewCs { .. } => "builder_new_cs",
             Op::ThreadBegin => "thread_begin",
             Op::ThreadEnd => "thread_end",
             Op::TaskBegin => "task_begin",
@@ -377,7 +444,7 @@ impl Op {
 
     pub fn closes(&self) -> Option<Bracket> {
         match self {
-            Op::WithExit { .. } => Some(Bracket::With),
+            Op::WithExit { .. } | Op::WithDrop => Some(Bracket::With),
             Op::ThreadEnd => Some(Bracket::Thread),
             Op::TaskEnd => Some(Bracket::Task),
             _ => None,
@@ -395,27 +462,42 @@ impl Op {
             | Op::Pop
             | Op::Build { .. }
             | Op::Observe { .. } => Feature::Stack,
-            Op::WithEnter { .. } | Op::WithExit { .. } => Feature::With,
+            Op::WithEnter { .. } | Op::WithExit { .. } | Op::WithDrop => Feature::With,
             Op::NewContext { .. } | Op::NewOpaque => Feature::Builders,
             Op::UserSpaceParams { .. }
             | Op::NewEs { .. }
             | Op::EsWithParams { .. }
             | Op::CtxNewEs { .. }
             | Op::TakeBranch { .. }
-            | Op::BranchComplete { .. } => Feature::ExecutionStates,
-            Op::NewCs { .. } | Op::CsWithParams { .. } | Op::CtxNewCs { .. } | Op::AddNode { .. } => {
-                Feature::CompilationStates
-            }
+            | Op::BranchComplete { .. }
+            | Op::IsLocalExecution { .. }
+            | Op::BuilderNewEs { .. }
+            | Op::MakeFile { .. } => Feature::ExecutionStates,
+            Op::NewCs { .. }
+            | Op::CsWithParams { .. }
+            | Op::CtxNewCs { .. }
+            | Op::AddNode { .. }
+            | Op::BuilderNewCs { .. } => Feature::CompilationStates,
             Op::ThreadBegin | Op::ThreadEnd => Feature::Threads,
             Op::TaskBegin | Op::TaskEnd => Feature::Tasks,
-            Op::AddSignalHandler { .. } | Op::Sigint => Feature::Signals,
+            Op::AddSignalHandler { .. }
+            | Op::SetProgramHandler { .. }
+            | Op::SigintHandler
+            | Op::Sigint => Feature::Signals,
+            Op::OriginOf { .. } | Op::OriginFrame { .. } | Op::PushWithOrigin { .. } => {
+                Feature::Origins
+            }
         }
     }
 
-    /// The builder steps of this operation (none but for `build` and `with_enter`).
+    /// The builder steps of this operation (none but for those that make a
+    /// builder: `build`, `with_enter`, `builder_new_es`, `builder_new_cs`).
     pub fn steps(&self) -> &[Step] {
         match self {
-            Op::Build { steps, .. } | Op::WithEnter { steps, .. } => steps,
+            Op::Build { steps, .. }
+            | Op::WithEnter { steps, .. }
+            | Op::BuilderNewEs { steps, .. }
+            | Op::BuilderNewCs { steps, .. } => steps,
             _ => &[],
         }
     }
@@ -446,8 +528,8 @@ impl Op {
             Op::Initialize => vec!["INIT-2", "INIT-3", "INIT-4", "INIT-5"],
             Op::Current => vec!["CUR-1", "CUR-2", "INIT-3", "INIT-4"],
             Op::Size => vec!["SIZE-1"],
-            Op::Push { .. } => vec!["PUSH-1", "PUSH-2", "STK-1"],
-            Op::Pop => vec!["POP-1", "POP-2", "POP-3", "STK-1"],
+            Op::Push { .. } => vec!["PUSH-1", "PUSH-2"],
+            Op::Pop => vec!["POP-1", "POP-2", "POP-3"],
             Op::NewContext { .. } => vec!["CTX-2"],
             Op::Build { .. } => vec!["BLD-1", "BLD-2"],
             Op::WithEnter { .. } => vec!["WITH-1", "BLD-1", "BLD-2"],
@@ -456,8 +538,8 @@ impl Op {
             Op::UserSpaceParams { .. } => vec!["CTX-3"],
             Op::NewOpaque => vec!["OBS-4"],
             Op::NewEs { .. } => vec!["ES-1", "ES-2", "ES-3"],
-            Op::EsWithParams { .. } => vec!["ES-4"],
-            Op::CtxNewEs { .. } => vec!["ES-8"],
+            Op::EsWithParams { .. } => vec!["ES-4", "ES-2"],
+            Op::CtxNewEs { .. } => vec!["ES-8", "ES-2"],
             Op::TakeBranch { .. } => vec!["ES-5", "ALIAS-1"],
             Op::BranchComplete { .. } => vec!["ES-6", "ALIAS-1"],
             Op::NewCs { .. } => vec!["CS-1"],
@@ -465,17 +547,28 @@ impl Op {
             Op::CtxNewCs { .. } => vec!["CS-6", "BLD-5"],
             Op::AddNode { .. } => vec!["CS-2", "ALIAS-1"],
             Op::AddSignalHandler { .. } => vec!["SIG-1"],
+            Op::SetProgramHandler { .. } | Op::SigintHandler => vec!["SIG-4"],
             Op::Sigint => vec!["SIG-2", "SIG-3", "SIG-4"],
+            Op::OriginOf { .. } => vec!["ORIG-1", "ORIG-2", "ORIG-3", "OBS-7"],
+            Op::OriginFrame { .. } => vec!["ORIG-4", "OBS-7"],
+            Op::PushWithOrigin { .. } => vec!["PUSH-1", "PUSH-3", "ORIG-1"],
+            Op::WithDrop => vec!["WITH-8", "WITH-2"],
+            Op::MakeFile { .. } => vec!["ES-2"],
+            Op::IsLocalExecution { .. } => vec!["COND-2"],
+            Op::BuilderNewEs { .. } => vec!["BLD-6", "ES-2"],
+            Op::BuilderNewCs { .. } => vec!["BLD-7"],
             Op::ThreadBegin | Op::ThreadEnd => vec!["THR-1", "THR-2", "THR-3", "THR-4"],
             Op::TaskBegin | Op::TaskEnd => vec!["TASK-1", "TASK-2", "TASK-3"],
         };
-        if let Op::Build { steps, .. } | Op::WithEnter { steps, .. } = self {
-            for step in steps {
+        if !self.steps().is_empty() {
+            for step in self.steps() {
                 out.extend(match step {
                     Step::EnterConditionalSection => &[
                         "COND-1", "COND-2", "COND-3", "COND-4", "COND-5", "COND-6", "COND-7",
+                        "COND-8",
                     ][..],
                     Step::WithNewCompilationState => &["BLD-4"][..],
+                    Step::ContextWithNewCompilationState => &["BLD-5", "CS-6"][..],
                     _ => &["BLD-3"][..],
                 });
             }
@@ -518,7 +611,7 @@ mod tests {
         );
         let c = build(vec![Step::WithSlot(Slot::FlyteClient, None)]).clauses();
         assert!(c.contains(&"BLD-3") && !c.contains(&"COND-1"), "{c:?}");
-        assert_eq!(Op::Pop.clauses(), vec!["POP-1", "POP-2", "POP-3", "STK-1"]);
+        assert_eq!(Op::Pop.clauses(), vec!["POP-1", "POP-2", "POP-3"]);
     }
 
 }
