@@ -4,14 +4,14 @@
 
 use crate::corpus::{self, CorpusTrace};
 use crate::error::UsageError;
-use crate::generate::{concretize, moves, seed_rng};
+use crate::generate::{concretize, moves, seed_rng, Move};
 use crate::port::{Declaration, Port, PortFailure};
 use crate::report::{
-    Counterexample, CorpusPhase, Origin, PortFailureReport, RandomPhase, Report, SkippedTrace,
-    Verdict,
+    CorpusPhase, CorpusResult, Counterexample, Origin, PortFailureReport, RandomPhase, Report,
+    TraceStatus, Verdict, SCHEMA_VERSION,
 };
-use crate::run::{check, expect, Divergence};
-use crate::shrink::{shrink, Shrunk, Tester};
+use crate::run::{check, expect, Checked, Divergence};
+use crate::shrink::{minimize, shrink, Tester};
 use crate::tally::{charged_features, Reasons, Tally};
 use flytectx_model::{Answer, Claim, Feature, FeatureSet, Op, Profile, Release, Target};
 use proptest::strategy::{Strategy, ValueTree};
@@ -106,27 +106,18 @@ impl Session<'_> {
             })
     }
 
-    /// A divergence: unless the port then says more than it was asked, the
-    /// counterexample becomes the verdict.
-    fn diverged(&mut self, counterexample: Counterexample, during: String, wire: &[Op]) -> Phase {
-        if let Err(f) = self.port.check_quiet(QUIET_GRACE) {
-            return self.fail(f, during, wire);
-        }
-        self.report.verdict = Verdict::Divergence;
-        self.report.counterexample = Some(counterexample);
-        Phase::Stopped
-    }
-
     /// 1. The golden corpus: expected answers are data ([TRACE-8]).
     fn corpus(&mut self, dir: &Path, reasons: &Reasons) -> Result<Phase, UsageError> {
-        let traces = corpus::load_dir(dir)?;
+        let loaded = corpus::load_dir(dir)?;
         let profile = self.plan.profile;
-        let (mine, other): (Vec<&CorpusTrace>, Vec<&CorpusTrace>) = traces
+        let (mine, other): (Vec<&CorpusTrace>, Vec<&CorpusTrace>) = loaded
+            .traces
             .iter()
             .partition(|t| t.file.header.profiles.contains(&profile));
         self.report.corpus = CorpusPhase {
             source: Some(dir.display().to_string()),
             other_profile: other.len() as u32,
+            ignored_files: loaded.ignored,
             ..CorpusPhase::default()
         };
         (self.progress)(&format!(
@@ -134,6 +125,12 @@ impl Session<'_> {
             dir.display(),
             mine.len()
         ));
+        let result = |t: &CorpusTrace, status, reason| CorpusResult {
+            file: t.path.display().to_string(),
+            title: t.file.header.title.clone(),
+            status,
+            reason,
+        };
         for (i, t) in mine.iter().enumerate() {
             let file = t.path.display().to_string();
             let prepared = match self.skip_reason(t, reasons) {
@@ -145,34 +142,39 @@ impl Session<'_> {
                 Err(reason) => {
                     self.tally.skipped(t.file.features());
                     self.report.corpus.counts.skipped += 1;
-                    self.report.corpus.skipped_traces.push(SkippedTrace { file, reason });
+                    let skipped = result(t, TraceStatus::Skipped, Some(reason));
+                    self.report.corpus.traces.push(skipped);
                     continue;
                 }
             };
+            let checked = check(&mut *self.port, &wire, &expected);
             let counts = &mut self.report.corpus.counts;
-            let outcome = check(&mut *self.port, &wire, &expected);
-            if !matches!(outcome, Ok(None)) {
-                counts.failed += 1;
-                counts.not_run = (mine.len() - i - 1) as u32;
+            if let Checked::Passed = checked {
+                counts.passed += 1;
+                self.tally.passed(&wire, &t.file.header.clauses);
+                self.report.corpus.traces.push(result(t, TraceStatus::Passed, None));
+                continue;
             }
-            match outcome {
-                Ok(None) => {
-                    counts.passed += 1;
-                    self.tally.passed(&wire, &t.file.header.clauses);
-                }
-                Ok(Some(divergence)) => {
-                    self.tally.failed(wire.get(divergence.wire_index));
-                    let counterexample = Counterexample {
-                        origin: Origin::Corpus { file: file.clone() },
-                        trace: wire[1..].to_vec(),
-                        expected: expected.iter().map(Answer::to_value).collect(),
-                        charged_features: charged_features(wire.get(divergence.wire_index)),
-                        divergence,
-                    };
-                    return Ok(self.diverged(counterexample, format!("corpus trace {file}"), &wire));
-                }
-                Err(f) => return Ok(self.fail(f, format!("corpus trace {file}"), &wire)),
+            counts.failed += 1;
+            counts.not_run = (mine.len() - i - 1) as u32;
+            self.report.corpus.traces.push(result(t, TraceStatus::Failed, None));
+            let stopped = Some("the run stopped at an earlier failure".to_string());
+            for later in &mine[i + 1..] {
+                let not_run = result(later, TraceStatus::NotRun, stopped.clone());
+                self.report.corpus.traces.push(not_run);
             }
+            let origin = Origin::Corpus {
+                file: file.clone(),
+                title: t.file.header.title.clone(),
+                comments: t.file.comments.clone(),
+            };
+            let found = Found {
+                origin,
+                during: format!("corpus trace {file}"),
+                ops: wire[1..].to_vec(),
+                wire,
+            };
+            return self.settle(found, checked, None);
         }
         Ok(Phase::Went)
     }
@@ -191,89 +193,154 @@ impl Session<'_> {
             let exp = expect(self.claim.target, &ops).map_err(|e| {
                 UsageError::Other(format!("a generated trace is invalid: {}", e.error))
             })?;
-            let outcome = check(&mut *self.port, &exp.wire, &exp.answers);
+            let checked = check(&mut *self.port, &exp.wire, &exp.answers);
             let counts = &mut self.report.random.counts;
-            match outcome {
-                Ok(None) => {
-                    counts.passed += 1;
-                    self.tally.passed(&exp.wire, &[]);
-                    if (number + 1) % 1000 == 0 {
-                        (self.progress)(&format!(
-                            "random: {} of {} traces, no divergence",
-                            number + 1,
-                            plan.traces
-                        ));
-                    }
+            if let Checked::Passed = checked {
+                counts.passed += 1;
+                self.tally.passed(&exp.wire, &[]);
+                if (number + 1) % 1000 == 0 {
+                    (self.progress)(&format!(
+                        "random: {} of {} traces, no divergence",
+                        number + 1,
+                        plan.traces
+                    ));
                 }
-                Ok(Some(divergence)) => {
-                    counts.failed += 1;
-                    counts.not_run = plan.traces - number - 1;
-                    return self.shrink_random(number, tree, ops, divergence, &exp.wire);
-                }
-                Err(f) => {
-                    counts.failed += 1;
-                    counts.not_run = plan.traces - number - 1;
-                    return Ok(self.fail(f, format!("random trace {number}"), &exp.wire));
-                }
+                continue;
             }
+            counts.failed += 1;
+            counts.not_run = plan.traces - number - 1;
+            let found = Found {
+                origin: Origin::Random {
+                    number,
+                    seed: plan.seed,
+                    original_len: ops.len(),
+                    shrink_runs: 0,
+                },
+                during: format!("random trace {number}"),
+                ops,
+                wire: exp.wire,
+            };
+            return self.settle(found, checked, Some(Box::new(tree)));
         }
         Ok(Phase::Went)
     }
 
-    fn shrink_random(
+    /// A trace that did not pass. A port failure with no divergence before it
+    /// is the verdict. A divergence is: the port failure beside it, if any, is
+    /// kept; the trace is shrunk (with proptest's tree for a random trace,
+    /// by deletions for a corpus trace) on a port restarted if need be.
+    fn settle(
         &mut self,
-        number: u32,
-        mut tree: impl ValueTree<Value = (Vec<crate::generate::Move>, bool)>,
-        ops: Vec<Op>,
-        divergence: Divergence,
-        wire: &[Op],
+        found: Found,
+        checked: Checked,
+        tree: Option<Box<dyn ValueTree<Value = (Vec<Move>, bool)>>>,
     ) -> Result<Phase, UsageError> {
-        if let Err(f) = self.port.check_quiet(QUIET_GRACE) {
-            return Ok(self.fail(f, format!("random trace {number}"), wire));
+        let Found {
+            mut origin,
+            during,
+            ops,
+            wire,
+        } = found;
+        let (divergence, beside) = match checked {
+            Checked::Passed => unreachable!("only failures are settled"),
+            Checked::PortFailed {
+                failure,
+                divergence: None,
+            } => {
+                self.tally.failed(None);
+                return Ok(self.fail(failure, during, &wire));
+            }
+            Checked::PortFailed {
+                failure,
+                divergence: Some(d),
+            } => (d, Some(failure)),
+            Checked::Diverged(d) => (d, self.port.check_quiet(QUIET_GRACE).err()),
+        };
+        self.report.verdict = Verdict::Divergence;
+        if let Some(failure) = beside {
+            // [PROTO-4]: kept beside the divergence, which stays the verdict.
+            self.report.port_failure = Some(PortFailureReport {
+                failure,
+                during: during.clone(),
+                trace: wire.clone(),
+            });
         }
         (self.progress)(&format!(
-            "random trace {number} diverges ({} operations); shrinking",
+            "{during} diverges ({} operations); shrinking",
             ops.len()
         ));
-        let original_len = ops.len();
-        let mut tester = Tester::new(self.claim, &mut *self.port);
-        let shrunk = match shrink(
-            &mut tester,
-            &mut tree,
-            ops,
-            divergence,
-            self.plan.shrink_budget,
-        ) {
-            Ok(s) => s,
-            Err(f) => return Ok(self.fail(f, format!("shrinking random trace {number}"), &[])),
+        let shrunk = match self.port.restart() {
+            Ok(()) => {
+                let mut tester = Tester::new(self.claim, &mut *self.port);
+                let budget = self.plan.shrink_budget;
+                let first = divergence.clone();
+                match tree {
+                    Some(mut tree) => shrink(&mut tester, &mut tree, ops, first, budget),
+                    None => minimize(&mut tester, ops, first, budget),
+                }
+            }
+            Err(f) => Err(f),
         };
-        let Shrunk {
-            ops,
-            divergence,
-            runs,
-        } = shrunk;
-        let exp = expect(self.claim.target, &ops).expect("a shrunk trace is valid");
-        self.tally.failed(exp.wire.get(divergence.wire_index));
-        self.report.verdict = Verdict::Divergence;
-        self.report.counterexample = Some(Counterexample {
-            origin: Origin::Random {
-                number,
-                seed: self.plan.seed,
-                original_len,
-                shrink_runs: runs,
-            },
-            charged_features: charged_features(exp.wire.get(divergence.wire_index)),
-            trace: exp.wire[1..].to_vec(),
-            expected: exp.answers.iter().map(Answer::to_value).collect(),
-            divergence,
-        });
+        let shrunk = match shrunk {
+            Ok(s) => s,
+            // The port cannot even be started again: the divergence stands unshrunk.
+            Err(failure) => {
+                self.report.shrink_port_failure = Some(PortFailureReport {
+                    failure,
+                    during: format!("restarting the port to shrink {during}"),
+                    trace: Vec::new(),
+                });
+                let index = divergence.op_number;
+                self.tally.failed(wire.get(index));
+                self.report.counterexample = Some(self.counterexample(origin, &wire, divergence));
+                return Ok(Phase::Stopped);
+            }
+        };
+        if let Some((ops, failure)) = shrunk.port_failure {
+            self.report.shrink_port_failure = Some(PortFailureReport {
+                failure,
+                during: format!("shrinking {during}"),
+                trace: ops,
+            });
+        }
+        if let Origin::Random { shrink_runs, .. } = &mut origin {
+            *shrink_runs = shrunk.runs;
+        }
+        let exp = expect(self.claim.target, &shrunk.ops).expect("a shrunk trace is valid");
+        self.tally.failed(exp.wire.get(shrunk.divergence.op_number));
+        self.report.counterexample = Some(self.counterexample(origin, &exp.wire, shrunk.divergence));
         Ok(Phase::Stopped)
     }
+
+    /// The counterexample of `divergence` on `wire` (with its `reset`).
+    fn counterexample(&self, origin: Origin, wire: &[Op], divergence: Divergence) -> Counterexample {
+        let expected = expect(self.claim.target, &wire[1..])
+            .map(|e| e.answers.iter().map(Answer::to_value).collect())
+            .unwrap_or_default();
+        Counterexample {
+            origin,
+            trace: wire[1..].to_vec(),
+            expected,
+            charged_features: charged_features(wire.get(divergence.op_number)),
+            divergence,
+        }
+    }
+}
+
+/// A trace that did not pass, with where it came from.
+struct Found {
+    origin: Origin,
+    during: String,
+    /// The trace as written (random: as generated; corpus: its wire form).
+    ops: Vec<Op>,
+    /// What was sent, with the leading `reset`.
+    wire: Vec<Op>,
 }
 
 /// An empty report of a run of `plan` against a port that declared `declared`.
 pub fn new_report(port: String, plan: &Plan, declared: &Declaration, claim: &Claim) -> Report {
     Report {
+        schema_version: SCHEMA_VERSION,
         port,
         protocol_version: declared.protocol_version,
         profile: plan.profile,
@@ -291,6 +358,8 @@ pub fn new_report(port: String, plan: &Plan, declared: &Declaration, claim: &Cla
         verdict: Verdict::Pass,
         counterexample: None,
         port_failure: None,
+        shrink_port_failure: None,
+        replay: None,
     }
 }
 

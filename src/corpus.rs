@@ -102,15 +102,38 @@ pub fn invalid_at(
     }
 }
 
-/// Every `*.jsonl` file of `dir`, in name order.
-pub fn load_dir(dir: &Path) -> Result<Vec<CorpusTrace>, UsageError> {
+/// The traces of a corpus directory, and what else it holds.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Every `*.jsonl` file, read, in name order.
+    pub traces: Vec<CorpusTrace>,
+    /// The other entries, not read.
+    pub ignored: Vec<String>,
+}
+
+/// Every `*.jsonl` file of `dir`, in name order. A directory without one is
+/// a usage error: a corpus that holds no trace checks nothing.
+pub fn load_dir(dir: &Path) -> Result<Loaded, UsageError> {
     let entries = std::fs::read_dir(dir).map_err(|e| UsageError::Io(dir.to_path_buf(), e))?;
-    let mut paths: Vec<PathBuf> = entries
+    let (mut paths, mut ignored): (Vec<PathBuf>, Vec<PathBuf>) = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
+        .partition(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl"));
     paths.sort();
-    paths.iter().map(|p| load_file(p)).collect()
+    ignored.sort();
+    let ignored: Vec<String> = ignored.iter().map(|p| p.display().to_string()).collect();
+    if paths.is_empty() {
+        return Err(UsageError::Other(format!(
+            "{}: no trace (*.jsonl) in this corpus directory{}",
+            dir.display(),
+            if ignored.is_empty() {
+                String::new()
+            } else {
+                format!("; it holds only {}", ignored.join(", "))
+            }
+        )));
+    }
+    let traces = paths.iter().map(|p| load_file(p)).collect::<Result<_, _>>()?;
+    Ok(Loaded { traces, ignored })
 }
 
 /// A corpus file's text: header, then each operation with its `expect`.

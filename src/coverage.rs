@@ -96,7 +96,8 @@ pub fn coverage(root: &Path) -> std::io::Result<Vec<ClauseCoverage>> {
         }
     }
     let corpus = crate::corpus::load_dir(&root.join("conformance/corpus"))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .traces;
     Ok(crate::spec::clauses(&spec)
         .into_iter()
         .map(|id| {

@@ -9,9 +9,11 @@
 pub mod conform;
 pub mod corpus;
 pub mod coverage;
+pub mod diff;
 pub mod error;
 pub mod generate;
 pub mod impl_port;
+pub mod junit;
 pub mod port;
 pub mod process;
 pub mod report;

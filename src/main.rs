@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use flytectx_conformance::conform::{conform, default_corpus, new_report, Plan};
 use flytectx_conformance::corpus;
 use flytectx_conformance::error::UsageError;
-use flytectx_conformance::report::{render, PortFailureReport, Verdict};
+use flytectx_conformance::report::{render, PortFailureReport, Report, Verdict};
 use flytectx_conformance::impl_port::ImplPort;
 use flytectx_conformance::port::Port;
 use flytectx_conformance::process::ProcessPort;
@@ -67,12 +67,20 @@ enum Command {
         /// Skip the corpus.
         #[arg(long)]
         no_corpus: bool,
-        /// Print the report as JSON on standard output.
+        /// Print the report as JSON on standard output
+        /// (conformance/report.schema.json describes it).
         #[arg(long)]
         json: bool,
+        /// Also write the report as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
         /// Per-operation time limit for an external port, in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         op_timeout_ms: u64,
+        /// How long an external port may take to start and answer its
+        /// hello, in milliseconds; the per-operation limit when not given.
+        #[arg(long)]
+        hello_timeout_ms: Option<u64>,
         /// Most candidate runs spent shrinking a divergence.
         #[arg(long, default_value_t = 5_000)]
         shrink_budget: u32,
@@ -131,11 +139,14 @@ fn main() -> ExitCode {
             corpus,
             no_corpus,
             json,
+            junit,
             op_timeout_ms,
+            hello_timeout_ms,
             shrink_budget,
             features,
         } => {
             let profile: Profile = profile.into();
+            let pinned = seed.is_some();
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -154,14 +165,13 @@ fn main() -> ExitCode {
             let mut port: Box<dyn Port> = match &port {
                 Some(cmd) => {
                     let timeout = Duration::from_millis(op_timeout_ms);
-                    match ProcessPort::spawn(
-                        cmd,
-                        profile,
-                        timeout,
-                        timeout.max(Duration::from_secs(60)),
-                    ) {
+                    let hello = Duration::from_millis(hello_timeout_ms.unwrap_or(op_timeout_ms));
+                    match ProcessPort::spawn(cmd, profile, timeout, hello) {
                         Ok(p) => Box::new(p),
-                        Err(f) => return finish_failure_at_start(cmd, &plan, f, json),
+                        Err(f) => {
+                            let output = Output { json, junit };
+                            return finish_failure_at_start(cmd, &plan, f, &output);
+                        }
                     }
                 }
                 // [PROF-2]: the implementation is the isolated profile.
@@ -175,17 +185,14 @@ fn main() -> ExitCode {
                 }
             };
             let mut progress = |s: &str| eprintln!("flytectx conform: {s}");
+            let replay = replay_command(seed);
+            if !pinned {
+                eprintln!("flytectx conform: seed {seed}; to run the same traces again: {replay}");
+            }
             match conform(port.as_mut(), &plan, &mut progress) {
-                Ok(report) => {
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&report).expect("reports serialize")
-                        );
-                    } else {
-                        print!("{}", render(&report));
-                    }
-                    ExitCode::from(report.verdict.exit_code() as u8)
+                Ok(mut report) => {
+                    report.replay = Some(replay);
+                    Output { json, junit }.emit(&report)
                 }
                 Err(e) => usage(e),
             }
@@ -283,6 +290,26 @@ fn usage(e: UsageError) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// This command line, with `--seed` pinned: it runs the same traces again.
+fn replay_command(seed: u64) -> String {
+    let quote = |a: &str| {
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+        if plain {
+            a.to_string()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let mut args: Vec<String> = vec!["flytectx".into()];
+    args.extend(std::env::args().skip(1).map(|a| quote(&a)));
+    if !args.iter().any(|a| a == "--seed" || a.starts_with("--seed=")) {
+        args.push(format!("--seed {seed}"));
+    }
+    args.join(" ")
+}
+
 fn parse_release(s: &str) -> Result<Release, String> {
     Release::parse(s).ok_or_else(|| format!("`{s}` is not a flytekit release such as 1.10.7"))
 }
@@ -292,7 +319,7 @@ fn finish_failure_at_start(
     cmd: &str,
     plan: &Plan,
     f: flytectx_conformance::port::PortFailure,
-    json: bool,
+    output: &Output,
 ) -> ExitCode {
     use flytectx_conformance::port::Declaration;
     let declared = Declaration {
@@ -308,13 +335,37 @@ fn finish_failure_at_start(
         during: "start-up (hello)".to_string(),
         trace: Vec::new(),
     });
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print!("{}", render(&report));
-    }
-    ExitCode::from(2)
+    output.emit(&report)
 }
+
+/// Where the report goes: text or JSON on standard output, and JUnit XML.
+struct Output {
+    json: bool,
+    junit: Option<PathBuf>,
+}
+
+impl Output {
+    /// Write the report; the exit status is the verdict's, or 2 when the
+    /// JUnit file cannot be written.
+    fn emit(&self, report: &Report) -> ExitCode {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(report).expect("reports serialize")
+            );
+        } else {
+            print!("{}", render(report));
+        }
+        if let Some(path) = &self.junit {
+            let written = flytectx_conformance::junit::render(report)
+                .map_err(|e| e.to_string())
+                .and_then(|xml| std::fs::write(path, xml).map_err(|e| e.to_string()));
+            if let Err(e) = written {
+                eprintln!("flytectx: writing {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+        ExitCode::from(report.verdict.exit_code() as u8)
+    }
+}
+

@@ -28,6 +28,12 @@ pub trait Port {
         Ok(())
     }
 
+    /// Start afresh after a failure, as a new process would: an external
+    /// port is started again and says hello; an in-process one drops its state.
+    fn restart(&mut self) -> Result<(), PortFailure> {
+        Ok(())
+    }
+
     /// End the session ([PROTO-3]): the port should exit cleanly.
     fn finish(&mut self) -> Result<(), PortFailure> {
         Ok(())

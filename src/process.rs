@@ -6,6 +6,10 @@
 //! one reads answer lines (so a port that floods its output cannot block
 //! itself), and one drains standard error into a bounded tail ([PROTO-1]).
 //! The runner itself only waits on a channel, with a time limit.
+//!
+//! The port runs in a process group of its own, and the whole group is
+//! ended with it: a port started through a shell, or one that forks, leaves
+//! nothing behind when it fails, hangs or is done.
 
 use crate::port::{Declaration, FailureKind, Port, PortFailure};
 use flytectx_model::protocol::{hello_request, PortHello};
@@ -38,6 +42,9 @@ enum Line {
 
 pub struct ProcessPort {
     command: String,
+    profile: Profile,
+    op_timeout: Duration,
+    hello_timeout: Duration,
     name: String,
     declaration: Declaration,
     child: Child,
@@ -45,7 +52,6 @@ pub struct ProcessPort {
     writer: Option<thread::JoinHandle<()>>,
     lines: Receiver<Line>,
     stderr: Arc<Mutex<VecDeque<String>>>,
-    op_timeout: Duration,
     /// Set once the port has failed: every later call fails at once.
     failed: Option<PortFailure>,
 }
@@ -63,16 +69,30 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 impl ProcessPort {
-    /// Start `command` with `sh -c` and exchange hellos ([PROTO-2]).
+    /// Start `command` with `sh -c`, in a process group of its own, and
+    /// exchange hellos ([PROTO-2]).
     pub fn spawn(
         command: &str,
         profile: Profile,
         op_timeout: Duration,
         hello_timeout: Duration,
     ) -> Result<ProcessPort, PortFailure> {
+        let mut port = Self::start(command, profile, op_timeout, hello_timeout)?;
+        port.hello(profile, hello_timeout)?;
+        Ok(port)
+    }
+
+    fn start(
+        command: &str,
+        profile: Profile,
+        op_timeout: Duration,
+        hello_timeout: Duration,
+    ) -> Result<ProcessPort, PortFailure> {
+        use std::os::unix::process::CommandExt;
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -101,26 +121,13 @@ impl ProcessPort {
 
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let tail = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stderr_pipe);
-            let mut buf = Vec::new();
-            while reader
-                .read_until(b'\n', &mut buf)
-                .map(|n| n > 0)
-                .unwrap_or(false)
-            {
-                let text = String::from_utf8_lossy(&buf);
-                let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
-                if tail.len() == STDERR_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(shorten(text.trim_end(), STDERR_LINE_CHARS));
-                buf.clear();
-            }
-        });
+        thread::spawn(move || keep_tail(stderr_pipe, &tail));
 
-        let mut port = ProcessPort {
+        Ok(ProcessPort {
             command: command.to_string(),
+            profile,
+            op_timeout,
+            hello_timeout,
             name: command.to_string(),
             declaration: Declaration::default(),
             child,
@@ -128,11 +135,21 @@ impl ProcessPort {
             writer: Some(writer),
             lines,
             stderr,
-            op_timeout,
             failed: None,
-        };
-        port.hello(profile, hello_timeout)?;
-        Ok(port)
+        })
+    }
+
+    /// End every process of the port's group: the shell, the port, and
+    /// anything they started. The group's id is the shell's process id.
+    fn end_group(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: killpg only sends a signal; a group that is gone
+            // already makes it fail with ESRCH, which is fine.
+            unsafe {
+                libc::killpg(pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.wait();
     }
 
     fn send(&mut self, text: String) {
@@ -153,8 +170,7 @@ impl ProcessPort {
             .iter()
             .cloned()
             .collect();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.end_group();
         self.failed = Some(f.clone());
         f
     }
@@ -281,9 +297,35 @@ fn read_lines(stdout: impl Read, tx: Sender<Line>) {
     }
 }
 
+/// Keep the last lines of the port's standard error ([PROTO-1]).
+fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
+    let mut reader = BufReader::new(stderr);
+    let mut buf = Vec::new();
+    while reader
+        .read_until(b'\n', &mut buf)
+        .map(|n| n > 0)
+        .unwrap_or(false)
+    {
+        let text = String::from_utf8_lossy(&buf);
+        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+        if tail.len() == STDERR_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(shorten(text.trim_end(), STDERR_LINE_CHARS));
+        buf.clear();
+    }
+}
+
 impl Port for ProcessPort {
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn restart(&mut self) -> Result<(), PortFailure> {
+        self.end_group();
+        let command = self.command.clone();
+        *self = Self::spawn(&command, self.profile, self.op_timeout, self.hello_timeout)?;
+        Ok(())
     }
 
     fn declaration(&self) -> Declaration {
@@ -402,6 +444,8 @@ impl Port for ProcessPort {
                 _ => {}
             }
         }
+        // The port is done; whatever it started is ended with it.
+        self.end_group();
         if !status.success() {
             return Err(self.fail(
                 FailureKind::BadExit,
@@ -418,9 +462,6 @@ impl Port for ProcessPort {
 
 impl Drop for ProcessPort {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.end_group();
     }
 }

@@ -10,9 +10,15 @@ use flytectx_model::{FeatureSet, Op, Profile, Release};
 use serde::Serialize;
 use std::fmt::Write;
 
+/// The version of the report's JSON form; conformance/report.schema.json
+/// describes it. It changes when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The report of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// What the port calls itself.
     pub port: String,
     /// The protocol version it answered in.
@@ -39,8 +45,14 @@ pub struct Report {
     pub verdict: Verdict,
     /// The minimal trace of a divergence.
     pub counterexample: Option<Counterexample>,
-    /// How the port failed the protocol, if it did.
+    /// How the port failed the protocol, if it did: the verdict when no
+    /// divergence came before it, or kept beside the divergence.
     pub port_failure: Option<PortFailureReport>,
+    /// A port failure met while shrinking, on a candidate that showed no
+    /// divergence before it ([PROTO-4]: never dropped).
+    pub shrink_port_failure: Option<PortFailureReport>,
+    /// The command that runs this check again, the same way.
+    pub replay: Option<String>,
 }
 
 /// Counts of one phase: every trace is passed, failed, skipped or not run.
@@ -66,17 +78,39 @@ pub struct CorpusPhase {
     /// Counts of the traces for this profile.
     #[serde(flatten)]
     pub counts: Counts,
-    /// Each skipped trace, with the reason.
-    pub skipped_traces: Vec<SkippedTrace>,
+    /// Each trace for this profile, in the order run, with what became of it.
+    pub traces: Vec<CorpusResult>,
+    /// Files of the corpus directory that are not traces (`*.jsonl`), so
+    /// were not read.
+    pub ignored_files: Vec<String>,
 }
 
-/// A corpus trace that was not run, and why.
+/// What became of one corpus trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SkippedTrace {
+pub struct CorpusResult {
     /// The file.
     pub file: String,
-    /// Why it was not run.
-    pub reason: String,
+    /// Its title.
+    pub title: String,
+    /// What became of it.
+    pub status: TraceStatus,
+    /// Why it was skipped or not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What became of one trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceStatus {
+    /// Every answer as expected.
+    Passed,
+    /// A divergence, or a port failure.
+    Failed,
+    /// Not run: it needs what is not checked.
+    Skipped,
+    /// Not run: the run stopped before it.
+    NotRun,
 }
 
 /// The random phase.
@@ -122,6 +156,10 @@ pub enum Origin {
     Corpus {
         /// Its file.
         file: String,
+        /// Its header's title.
+        title: String,
+        /// Its comment lines.
+        comments: Vec<String>,
     },
     /// A random trace.
     Random {
@@ -223,8 +261,19 @@ fn render_features(out: &mut String, report: &Report) {
 
 fn render_counterexample(out: &mut String, report: &Report, c: &Counterexample) {
     match &c.origin {
-        Origin::Corpus { file } => {
-            let _ = writeln!(out, "\nDIVERGENCE in corpus trace {file}:");
+        Origin::Corpus {
+            file,
+            title,
+            comments,
+        } => {
+            let _ = writeln!(
+                out,
+                "\nDIVERGENCE in corpus trace {file} (\"{title}\"), shrunk to {} operations:",
+                c.trace.len()
+            );
+            for comment in comments {
+                let _ = writeln!(out, "   {comment}");
+            }
         }
         Origin::Random {
             number,
@@ -241,25 +290,23 @@ fn render_counterexample(out: &mut String, report: &Report, c: &Counterexample) 
     }
     let d = &c.divergence;
     for (i, op) in c.trace.iter().enumerate() {
-        let wire_index = i + 1;
-        let marker = if wire_index == d.wire_index {
-            ">>"
-        } else {
-            "  "
-        };
-        let _ = writeln!(out, "{marker} {wire_index:>3}  {}", op.to_line());
-        if wire_index == d.wire_index {
-            let _ = writeln!(out, "          expected: {}", d.expected);
-            let _ = writeln!(out, "          actual:   {}", d.actual);
+        let number = i + 1;
+        let marker = if number == d.op_number { ">>" } else { "  " };
+        let _ = writeln!(out, "{marker} {number:>3}  {}", op.to_line());
+        if number == d.op_number {
             break;
         }
     }
-    if d.wire_index == 0 {
-        let _ = writeln!(
-            out,
-            ">>   0  {{\"op\":\"reset\"}}\n          expected: {}\n          actual:   {}",
-            d.expected, d.actual
-        );
+    if d.op_number == 0 {
+        let _ = writeln!(out, ">>   0  {{\"op\":\"reset\"}}");
+    }
+    let _ = writeln!(out, "\nat operation {}:", d.op_number);
+    for diff in &d.differences {
+        let _ = writeln!(out, "   {diff}");
+    }
+    if !d.made.is_empty() {
+        let made: Vec<String> = d.made.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "objects it touches: {}", made.join("; "));
     }
     if d.actual == serde_json::json!({"err": "unsupported"}) {
         let _ = writeln!(
@@ -270,7 +317,16 @@ fn render_counterexample(out: &mut String, report: &Report, c: &Counterexample) 
         );
     }
     let _ = writeln!(out, "charged to the features: {}", c.charged_features);
-    let _ = writeln!(out, "clauses involved: {}", d.clauses.join(", "));
+    let _ = writeln!(out, "clauses of the operation: {}", d.clauses.join(", "));
+    if !d.related_clauses.is_empty() {
+        let _ = writeln!(
+            out,
+            "clauses of the operations that made those objects: {}",
+            d.related_clauses.join(", ")
+        );
+    }
+    let _ = writeln!(out, "expected: {}", d.expected);
+    let _ = writeln!(out, "actual:   {}", d.actual);
     let _ = writeln!(
         out,
         "\nthe minimal trace as a corpus file (spec.md [TRACE-8]):"
@@ -280,7 +336,7 @@ fn render_counterexample(out: &mut String, report: &Report, c: &Counterexample) 
         &[report.profile],
         &d.clauses,
         &c.trace,
-        &c.expected[1..],
+        c.expected.get(1..).unwrap_or_default(),
     ));
 }
 
@@ -332,8 +388,13 @@ pub fn render(report: &Report) -> String {
                     String::new()
                 }
             );
-            for s in &report.corpus.skipped_traces {
-                let _ = writeln!(out, "  skipped {}: {}", s.file, s.reason);
+            for t in &report.corpus.traces {
+                if let (TraceStatus::Skipped, Some(reason)) = (t.status, &t.reason) {
+                    let _ = writeln!(out, "  skipped {}: {reason}", t.file);
+                }
+            }
+            for f in &report.corpus.ignored_files {
+                let _ = writeln!(out, "  not a trace, not read: {f}");
             }
         }
         None => {
@@ -354,6 +415,13 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(f) = &report.port_failure {
         render_port_failure(&mut out, f);
+    }
+    if let Some(f) = &report.shrink_port_failure {
+        let _ = writeln!(out, "\n(while shrinking)");
+        render_port_failure(&mut out, f);
+    }
+    if let Some(replay) = &report.replay {
+        let _ = writeln!(out, "\nto run this check again: {replay}");
     }
     let _ = writeln!(
         out,

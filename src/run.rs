@@ -2,6 +2,7 @@
 //! ([RUN-1]..[RUN-4]); the port under test answers; the first difference is
 //! a divergence.
 
+use crate::diff::{field_diffs, names_touched, where_made, FieldDiff, Made};
 use crate::port::{Port, PortFailure};
 use flytectx_model::port::TraceError;
 use flytectx_model::unwind::{drive, DrivenStep, Outcome};
@@ -60,13 +61,21 @@ pub fn expect(target: impl Into<Target>, ops: &[Op]) -> Result<Expected, Invalid
 /// The first answer that differs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Divergence {
-    /// Index in the wire form, counting the leading `reset` as 0.
-    pub wire_index: usize,
+    /// The operation's number ([OBS-7]): 1 is the first operation after
+    /// `reset`, so it is `trace[op_number - 1]` of a counterexample; 0 is
+    /// the `reset` itself.
+    pub op_number: usize,
     pub op: serde_json::Value,
     pub expected: serde_json::Value,
     pub actual: serde_json::Value,
-    /// Clauses exercised by the differing operation, then by the rest of the trace.
+    /// The fields that differ.
+    pub differences: Vec<FieldDiff>,
+    /// Where the objects the operation touches were made.
+    pub made: Vec<Made>,
+    /// The clauses of the diverging operation.
     pub clauses: Vec<String>,
+    /// The clauses of the operations that made the objects it touches.
+    pub related_clauses: Vec<String>,
 }
 
 /// Compare a port's answers with the expected ones, operation by operation.
@@ -75,34 +84,84 @@ pub struct Divergence {
 pub fn compare(wire: &[Op], expected: &[Answer], actual: &[Answer]) -> Option<Divergence> {
     let i = (0..expected.len().max(actual.len())).find(|&i| expected.get(i) != actual.get(i))?;
     let value = |a: Option<&Answer>| a.map_or(serde_json::Value::Null, Answer::to_value);
-    let mut clauses: Vec<String> = wire
+    let op = wire.get(i).map_or(serde_json::Value::Null, |op| {
+        serde_json::to_value(op).expect("ops serialize")
+    });
+    let (expected_answer, actual_answer) = (value(expected.get(i)), value(actual.get(i)));
+    let clauses: Vec<String> = wire
         .get(i)
         .map(|op| op.clauses().into_iter().map(String::from).collect())
         .unwrap_or_default();
-    for c in crate::generate::clauses_of(wire) {
-        if !clauses.contains(&c) {
-            clauses.push(c);
+    let made = where_made(&wire[..i], &expected[..i], &names_touched(&op, &expected_answer));
+    let mut related_clauses: Vec<String> = Vec::new();
+    for m in &made {
+        for c in wire[m.op_number].clauses() {
+            if !clauses.iter().chain(&related_clauses).any(|x| x == c) {
+                related_clauses.push(c.to_string());
+            }
         }
     }
     Some(Divergence {
-        wire_index: i,
-        op: wire.get(i).map_or(serde_json::Value::Null, |op| {
-            serde_json::to_value(op).expect("ops serialize")
-        }),
-        expected: value(expected.get(i)),
-        actual: value(actual.get(i)),
+        op_number: i,
+        differences: field_diffs(&expected_answer, &actual_answer),
+        op,
+        expected: expected_answer,
+        actual: actual_answer,
+        made,
         clauses,
+        related_clauses,
     })
 }
 
+/// What running one trace on a port showed.
+#[derive(Clone, Debug)]
+pub enum Checked {
+    /// Every answer as expected.
+    Passed,
+    /// An answer differed.
+    Diverged(Divergence),
+    /// The port failed the protocol; `divergence` is the first difference
+    /// among the answers it gave before, if any: a divergence seen is never
+    /// lost to a later failure.
+    PortFailed {
+        failure: PortFailure,
+        divergence: Option<Divergence>,
+    },
+}
+
+impl Checked {
+    /// The divergence this run showed, if any, whether or not the port then failed.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        match self {
+            Checked::Passed => None,
+            Checked::Diverged(d) => Some(d),
+            Checked::PortFailed { divergence, .. } => divergence.as_ref(),
+        }
+    }
+}
+
 /// Run `wire` on `port` and compare with `expected`.
-pub fn check(
-    port: &mut dyn Port,
-    wire: &[Op],
-    expected: &[Answer],
-) -> Result<Option<Divergence>, PortFailure> {
-    let actual = port.run(wire)?;
-    Ok(compare(wire, expected, &actual))
+pub fn check(port: &mut dyn Port, wire: &[Op], expected: &[Answer]) -> Checked {
+    match port.run(wire) {
+        Ok(actual) => match compare(wire, expected, &actual) {
+            None => Checked::Passed,
+            Some(d) => Checked::Diverged(d),
+        },
+        Err(failure) => {
+            // Compare what was answered before the failure: only those.
+            let answered: Vec<Answer> = failure
+                .answered
+                .iter()
+                .map_while(|v| Answer::from_value(v).ok())
+                .collect();
+            let n = answered.len().min(expected.len());
+            let divergence = compare(&wire[..n], &expected[..n], &answered[..n]);
+            Checked::PortFailed {
+                failure,
+                divergence,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -118,11 +177,11 @@ mod tests {
         assert_eq!(compare(&exp.wire, &exp.answers, &exp.answers), None);
         let short = &exp.answers[..2];
         let d = compare(&exp.wire, &exp.answers, short).expect("one answer is missing");
-        assert_eq!((d.wire_index, &d.actual), (2, &serde_json::Value::Null));
+        assert_eq!((d.op_number, &d.actual), (2, &serde_json::Value::Null));
         let mut long = exp.answers.clone();
         long.push(Answer::Err("extra".into()));
         let d = compare(&exp.wire, &exp.answers, &long).expect("one answer too many");
-        assert_eq!((d.wire_index, &d.expected), (3, &serde_json::Value::Null));
+        assert_eq!((d.op_number, &d.expected), (3, &serde_json::Value::Null));
         assert_eq!(d.op, serde_json::Value::Null);
     }
 }

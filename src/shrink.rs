@@ -5,7 +5,7 @@
 
 use crate::generate::{concretize, Move};
 use crate::port::{Port, PortFailure};
-use crate::run::{check, expect, Divergence};
+use crate::run::{check, expect, Checked, Divergence};
 use flytectx_model::trace::check_structure;
 use flytectx_model::{Claim, Op};
 use proptest::strategy::ValueTree;
@@ -18,6 +18,10 @@ pub struct Shrunk {
     pub divergence: Divergence,
     /// How many candidate traces were run on the port.
     pub runs: u32,
+    /// The smallest candidate on which the port failed the protocol without
+    /// diverging first, if one did: not the failure being shrunk, but never
+    /// dropped ([PROTO-4]).
+    pub port_failure: Option<(Vec<Op>, PortFailure)>,
 }
 
 /// Runs candidates on the port, remembering results so that no trace is run twice.
@@ -27,6 +31,8 @@ pub struct Tester<'p> {
     pub port: &'p mut dyn Port,
     seen: HashMap<Vec<Op>, Option<Divergence>>,
     pub runs: u32,
+    /// See [`Shrunk::port_failure`].
+    pub port_failure: Option<(Vec<Op>, PortFailure)>,
 }
 
 impl<'p> Tester<'p> {
@@ -36,10 +42,13 @@ impl<'p> Tester<'p> {
             port,
             seen: HashMap::new(),
             runs: 0,
+            port_failure: None,
         }
     }
 
     /// The divergence `ops` shows, or None; an invalid candidate shows none.
+    /// A divergence before a port failure counts; a port failure without one
+    /// is kept aside and the port restarted. Err only when it cannot restart.
     pub fn test(&mut self, ops: &[Op]) -> Result<Option<Divergence>, PortFailure> {
         if let Some(known) = self.seen.get(ops) {
             return Ok(known.clone());
@@ -48,7 +57,26 @@ impl<'p> Tester<'p> {
             Err(_) => None,
             Ok(exp) => {
                 self.runs += 1;
-                check(self.port, &exp.wire, &exp.answers)?
+                match check(self.port, &exp.wire, &exp.answers) {
+                    Checked::Passed => None,
+                    Checked::Diverged(d) => Some(d),
+                    Checked::PortFailed {
+                        failure,
+                        divergence,
+                    } => {
+                        if divergence.is_none() {
+                            let shorter = self
+                                .port_failure
+                                .as_ref()
+                                .is_none_or(|(kept, _)| ops.len() < kept.len());
+                            if shorter {
+                                self.port_failure = Some((ops.to_vec(), failure));
+                            }
+                        }
+                        self.port.restart()?;
+                        divergence
+                    }
+                }
             }
         };
         self.seen.insert(ops.to_vec(), result.clone());
@@ -122,6 +150,7 @@ pub fn minimize(
         ops,
         divergence,
         runs: tester.runs,
+        port_failure: tester.port_failure.take(),
     })
 }
 

@@ -35,6 +35,7 @@ pub const NOT_IN_TRACES: &[(&str, &str)] = &[
     ("PROTO-", "about how a port talks, not what it answers: pinned by the runner's tests with fake ports"),
     ("TRACE-7", "an invalid trace cannot be a corpus file: pinned by tests that feed one to the runner"),
     ("TRACE-9", "a malformed file cannot be a corpus file: pinned by the hostile-input tests"),
+    ("STK-1", "withdrawn: what it said no operation can observe"),
     ("CUR-3", "which of two spellings a program calls is not an operation: pinned by a probe of flytekit (conformance/probes/)"),
     ("WITH-7", "a scope entered twice, or left unentered, is not a trace: pinned by a probe of flytekit"),
     ("CTX-5", "equality and hashing are not operations of the trace language: pinned by a probe of flytekit"),

@@ -13,6 +13,7 @@ fn corpus() -> Vec<flytectx_conformance::corpus::CorpusTrace> {
             .as_path(),
     )
     .expect("the corpus loads")
+    .traces
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn check(
         let trace: Vec<String> = exp.wire.iter().map(|o| o.to_line()).collect();
         return Err(TestCaseError::fail(format!(
             "divergence at wire op {}: {}\nexpected {}\nactual   {}\ntrace:\n{}",
-            d.wire_index,
+            d.op_number,
             d.op,
             d.expected,
             d.actual,

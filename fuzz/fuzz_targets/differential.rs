@@ -79,12 +79,12 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
     if let Some(d) = compare(&expected.wire, &expected.answers, &actual) {
         panic!(
             "divergence at wire op {}: {}\n  expected: {}\n  actual:   {}\n  clauses:  {}\nwire trace:\n{}",
-            d.wire_index,
+            d.op_number,
             d.op,
             d.expected,
             d.actual,
             d.clauses.join(", "),
-            listing(&expected.wire, Some(d.wire_index)),
+            listing(&expected.wire, Some(d.op_number)),
         );
     }
 });

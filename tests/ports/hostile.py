@@ -21,7 +21,12 @@ where MODE decides what goes wrong:
   unsupported  answer the hello with unsupported_profile
   bad-exit     behave, but exit with status 5 when standard input closes
   slow-exit    behave, but do not exit when standard input closes
+  lie-then-crash  answer every `size` with -1 (a wrong answer), and exit
+               with status 3 on every `pop` (AFTER is not used)
+  fork-hang    start a child that hangs (in the port's process group), then
+               hang at request AFTER
 """
+import json
 import os
 import re
 import subprocess
@@ -43,6 +48,12 @@ for n, line in enumerate(sys.stdin.buffer):
     model.stdin.write(line)
     model.stdin.flush()
     answer = model.stdout.readline()
+    if mode == "lie-then-crash" and n > 0:
+        op = json.loads(line).get("op")
+        if op == "size":
+            answer = b'{"ok":-1}\n'
+        elif op == "pop":
+            sys.exit(3)
     if mode == "stderr-flood":
         sys.stderr.write(("x" * 1023 + "\n") * 2048)
         sys.stderr.flush()
@@ -54,6 +65,12 @@ for n, line in enumerate(sys.stdin.buffer):
         elif mode == "unsupported":
             answer = b'{"err":"unsupported_profile"}\n'
     if n == after:
+        if mode == "fork-hang":
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+            with open(os.environ["FLYTECTX_CHILD_PID_FILE"], "w") as f:
+                f.write(str(child.pid))
+            while True:
+                time.sleep(60)
         if mode == "crash":
             sys.exit(3)
         if mode == "hang":

@@ -43,6 +43,8 @@ pub struct TraceFile {
     pub lines: Vec<usize>,
     /// The `expect` of each operation, in a corpus file ([TRACE-8]).
     pub expects: Vec<Option<serde_json::Value>>,
+    /// The comment lines, as written.
+    pub comments: Vec<String>,
 }
 
 impl TraceFile {
@@ -69,6 +71,7 @@ pub fn parse_trace(bytes: &[u8]) -> Result<TraceFile, DecodeError> {
     let mut ops = Vec::new();
     let mut lines = Vec::new();
     let mut expects = Vec::new();
+    let mut comments = Vec::new();
     for (i, raw_line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = i + 1;
         let raw_line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
@@ -81,6 +84,9 @@ pub fn parse_trace(bytes: &[u8]) -> Result<TraceFile, DecodeError> {
             }
         })?;
         let trimmed = line.trim_start();
+        if trimmed.starts_with('#') {
+            comments.push(trimmed.to_string());
+        }
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
@@ -122,6 +128,7 @@ pub fn parse_trace(bytes: &[u8]) -> Result<TraceFile, DecodeError> {
         ops,
         lines,
         expects,
+        comments,
     })
 }
 
