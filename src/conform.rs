@@ -16,7 +16,7 @@ use crate::tally::{charged_features, Reasons, Tally};
 use flytectx_model::{Answer, Claim, Feature, FeatureSet, Op, Profile, Release, Target};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What to run.
@@ -24,8 +24,8 @@ use std::time::Duration;
 pub struct Plan {
     /// The profile checked.
     pub profile: Profile,
-    /// The corpus directory, or None to skip the corpus.
-    pub corpus: Option<PathBuf>,
+    /// The golden corpus to run, or None to skip it.
+    pub corpus: Option<CorpusSource>,
     /// How many random traces.
     pub traces: u32,
     /// Their seed.
@@ -36,6 +36,31 @@ pub struct Plan {
     pub shrink_budget: u32,
     /// `--features`: check no more than these (the stack core always).
     pub features: Option<FeatureSet>,
+}
+
+/// Where the golden corpus comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorpusSource {
+    /// The corpus built into the binary ([`corpus::load_builtin`]).
+    BuiltIn,
+    /// The `*.jsonl` files of a directory.
+    Dir(PathBuf),
+}
+
+impl CorpusSource {
+    fn load(&self) -> Result<corpus::Loaded, UsageError> {
+        match self {
+            CorpusSource::BuiltIn => corpus::load_builtin(),
+            CorpusSource::Dir(dir) => corpus::load_dir(dir),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            CorpusSource::BuiltIn => format!("{} (conformance/corpus/)", corpus::BUILT_IN),
+            CorpusSource::Dir(dir) => dir.display().to_string(),
+        }
+    }
 }
 
 /// How long to wait for unasked output after a divergence.
@@ -107,22 +132,22 @@ impl Session<'_> {
     }
 
     /// 1. The golden corpus: expected answers are data ([TRACE-8]).
-    fn corpus(&mut self, dir: &Path, reasons: &Reasons) -> Result<Phase, UsageError> {
-        let loaded = corpus::load_dir(dir)?;
+    fn corpus(&mut self, source: &CorpusSource, reasons: &Reasons) -> Result<Phase, UsageError> {
+        let loaded = source.load()?;
         let profile = self.plan.profile;
         let (mine, other): (Vec<&CorpusTrace>, Vec<&CorpusTrace>) = loaded
             .traces
             .iter()
             .partition(|t| t.file.header.profiles.contains(&profile));
         self.report.corpus = CorpusPhase {
-            source: Some(dir.display().to_string()),
+            source: Some(source.describe()),
             other_profile: other.len() as u32,
             ignored_files: loaded.ignored,
             ..CorpusPhase::default()
         };
         (self.progress)(&format!(
             "corpus {}: {} traces for the {profile} profile",
-            dir.display(),
+            source.describe(),
             mine.len()
         ));
         let result = |t: &CorpusTrace, status, reason| CorpusResult {
@@ -391,8 +416,8 @@ pub fn conform(
         progress,
     };
     let mut phase = Phase::Went;
-    if let Some(dir) = &plan.corpus {
-        phase = s.corpus(dir, &reasons)?;
+    if let Some(source) = &plan.corpus {
+        phase = s.corpus(source, &reasons)?;
     }
     match phase {
         Phase::Went => phase = s.random()?,
@@ -410,9 +435,4 @@ pub fn conform(
     let clauses = crate::spec::clauses(crate::spec::TEXT);
     s.report.features = s.tally.verdicts(&clauses, &reasons);
     Ok(s.report)
-}
-
-/// The default corpus directory, relative to the repository root.
-pub fn default_corpus() -> &'static Path {
-    Path::new("conformance/corpus")
 }

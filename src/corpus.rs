@@ -34,7 +34,12 @@ impl CorpusTrace {
 /// Read one corpus file; every operation line must carry `expect`.
 pub fn load_file(path: &Path) -> Result<CorpusTrace, UsageError> {
     let bytes = std::fs::read(path).map_err(|e| UsageError::Io(path.to_path_buf(), e))?;
-    let file = parse_trace(&bytes).map_err(|e| UsageError::Corpus(path.to_path_buf(), e))?;
+    load_bytes(path, &bytes)
+}
+
+/// Read a corpus trace from its text; `path` names it in errors and reports.
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<CorpusTrace, UsageError> {
+    let file = parse_trace(bytes).map_err(|e| UsageError::Corpus(path.to_path_buf(), e))?;
     let mut expected = Vec::with_capacity(file.ops.len());
     for (i, e) in file.expects.iter().enumerate() {
         let line = file.lines[i];
@@ -63,7 +68,7 @@ pub fn load_file(path: &Path) -> Result<CorpusTrace, UsageError> {
         if let Err(e) = expect(profile, &file.ops) {
             return Err(UsageError::Corpus(
                 path.to_path_buf(),
-                invalid_at(&bytes, file.lines[e.index], &e, profile),
+                invalid_at(bytes, file.lines[e.index], &e, profile),
             ));
         }
     }
@@ -100,6 +105,26 @@ pub fn invalid_at(
         column,
         message: format!("{} (in the {profile} profile)", e.error),
     }
+}
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/corpus.rs"));
+}
+
+/// Where the built-in corpus says its traces come from.
+pub const BUILT_IN: &str = "built-in";
+
+/// The golden corpus built into the binary (conformance/corpus/ when it
+/// was built), so that the runner works from any directory.
+pub fn load_builtin() -> Result<Loaded, UsageError> {
+    let traces = builtin::CORPUS
+        .iter()
+        .map(|(name, text)| load_bytes(&Path::new(BUILT_IN).join(name), text.as_bytes()))
+        .collect::<Result<_, _>>()?;
+    Ok(Loaded {
+        traces,
+        ignored: Vec::new(),
+    })
 }
 
 /// The traces of a corpus directory, and what else it holds.

@@ -1,7 +1,7 @@
 //! `flytectx`: conformance verdicts for ports of flytekit's context stack.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use flytectx_conformance::conform::{conform, default_corpus, new_report, Plan};
+use flytectx_conformance::conform::{conform, new_report, CorpusSource, Plan};
 use flytectx_conformance::corpus;
 use flytectx_conformance::error::UsageError;
 use flytectx_conformance::report::{render, PortFailureReport, Report, Verdict};
@@ -61,9 +61,10 @@ enum Command {
         /// Most moves in one random trace.
         #[arg(long, default_value_t = 40)]
         max_len: usize,
-        /// Directory of golden traces.
-        #[arg(long, default_value = default_corpus().as_os_str())]
-        corpus: PathBuf,
+        /// Directory of golden traces (`*.jsonl`); without it, the corpus
+        /// built into this binary (the repository's conformance/corpus/).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
         /// Skip the corpus.
         #[arg(long)]
         no_corpus: bool,
@@ -155,7 +156,7 @@ fn main() -> ExitCode {
             });
             let plan = Plan {
                 profile,
-                corpus: (!no_corpus).then_some(corpus),
+                corpus: (!no_corpus).then(|| corpus.map_or(CorpusSource::BuiltIn, CorpusSource::Dir)),
                 traces,
                 seed,
                 max_len,

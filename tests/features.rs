@@ -76,8 +76,8 @@ const OTHERS: [&str; 8] = [
     "origins",
 ];
 
-/// [FEAT-3]: a port with the stack core and `with` scopes only passes, and
-/// every other feature shows as skipped, with the reason.
+/// [FEAT-3], [PORT-7]: a port with the stack core and `with` scopes only
+/// passes, and every other feature shows as skipped, with the reason.
 #[test]
 fn a_stack_and_with_port_passes_and_every_other_feature_is_skipped() {
     let (code, report) = minimal("", &["--traces", "300"]);

@@ -210,6 +210,8 @@ fn an_invalid_trace_is_refused_with_its_line_and_column() {
     );
 }
 
+/// [TRACE-9], [TRACE-7]: and so no port is ever sent a name no answer gave
+/// it ([PORT-2]).
 #[test]
 fn malformed_trace_files_are_refused_with_line_and_column() {
     // [TRACE-9]

@@ -2,7 +2,7 @@
 //! field by field (snapshot), JSON that follows the committed schema, and
 //! JUnit XML that parses.
 
-use flytectx_conformance::conform::{conform, Plan};
+use flytectx_conformance::conform::{conform, CorpusSource, Plan};
 use flytectx_conformance::port::{FailureKind, ModelAsPort, Port, PortFailure};
 use flytectx_conformance::report::{render, Report};
 use flytectx_model::{Answer, Op, Profile};
@@ -56,7 +56,7 @@ impl Port for Crashes {
 fn plan(traces: u32, corpus: bool) -> Plan {
     Plan {
         profile: Profile::Compat,
-        corpus: corpus.then(|| concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/corpus").into()),
+        corpus: corpus.then_some(CorpusSource::BuiltIn),
         traces,
         seed: 1,
         max_len: 40,

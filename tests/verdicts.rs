@@ -214,3 +214,26 @@ fn the_hello_wait_honours_its_time_limit() {
     assert_eq!(r["port_failure"]["kind"], "timeout", "{r:#}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
+
+/// The golden corpus is built into the binary: `flytectx conform` runs from
+/// any directory, as after `cargo install --path .`.
+#[test]
+fn the_runner_works_from_any_directory() {
+    let elsewhere = scratch("elsewhere");
+    let out = Command::new(env!("CARGO_BIN_EXE_flytectx"))
+        .args(["conform", "--traces", "20", "--seed", "1", "--json"])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    assert!(r["corpus"]["source"].as_str().unwrap().starts_with("built-in"));
+    let in_repo = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/corpus"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "jsonl"))
+        .count();
+    let c = &r["corpus"];
+    let seen = c["traces"].as_array().unwrap().len() as u64 + c["other_profile"].as_u64().unwrap();
+    assert_eq!(seen, in_repo as u64, "every trace of conformance/corpus is built in");
+    assert!(c["passed"].as_u64().unwrap() > 10, "{c:#}");
+}

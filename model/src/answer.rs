@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-/// One answer line ([OBS-1]).
+/// One answer line ([OBS-1]). Answers are equal when their JSON values are,
+/// whatever the order of an object's fields ([PORT-5]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     Ok(Value),
@@ -455,6 +456,16 @@ mod tests {
         );
         assert_eq!(report_dir("/tmp/sbx", sb), "/tmp/sbx");
         assert_eq!(report_dir("w0/engine_dir", sb), "w0/engine_dir");
+    }
+
+    /// [PORT-5]: field order does not matter to a comparison.
+    #[test]
+    fn answers_compare_as_values_not_as_text() {
+        let a = Answer::parse_line(r#"{"ok":{"id":"c0","level":1}}"#).unwrap();
+        let b = Answer::parse_line(r#"{"ok":{"level":1,"id":"c0"}}"#).unwrap();
+        assert_eq!(a, b);
+        let c = Answer::parse_line(r#"{"ok":{"level":2,"id":"c0"}}"#).unwrap();
+        assert_ne!(a, c);
     }
 
     #[test]

@@ -29,6 +29,7 @@ impl From<Profile> for Target {
 
 /// What is checked ([FEAT-3], [REL-2]): a target, and the features the port
 /// declared, narrowed by the runner's selection and by what the release has.
+/// A port may declare no more than the stack core ([PORT-7]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Claim {
     /// Whose behaviour the answers must show.

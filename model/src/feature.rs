@@ -86,7 +86,7 @@ impl Feature {
             ("PROF" | "FEAT" | "REL" | "INIT" | "SIZE" | "CUR" | "PUSH" | "POP" | "STK", _) => {
                 Feature::Stack
             }
-            ("CTX" | "BLD" | "OBS" | "TRACE" | "RUN" | "PROTO", _) => Feature::Stack,
+            ("CTX" | "BLD" | "OBS" | "TRACE" | "RUN" | "PROTO" | "PORT", _) => Feature::Stack,
             ("WITH", _) => Feature::With,
             ("COND", _) => Feature::Conditionals,
             ("ES", _) => Feature::ExecutionStates,

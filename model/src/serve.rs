@@ -143,6 +143,7 @@ fn hello(line: &str, options: &ServeOptions) -> Result<(Profile, u64), (&'static
         )));
     }
     let profile = serde_json::from_value(h.get("profile").cloned().unwrap_or(Value::Null))
+        // [PORT-8]: after this answer no request comes; the input closes.
         .map_err(|e| ("unsupported_profile", format!("unknown profile: {e}")))?;
     Ok((profile, version))
 }
@@ -188,8 +189,10 @@ mod tests {
             assert_eq!(a[0], json!({"err": "bad_request"}), "{bad}");
             assert!(log.contains("request 1"), "{log}");
         }
+        // [PORT-8]: then the input closes, and the server returns (exit 0).
         let (a, _) = session(&[&ok.replace("compat", "sideways")]);
         assert_eq!(a[0], json!({"err": "unsupported_profile"}));
+        assert_eq!(a.len(), 1);
     }
 
     /// [FEAT-3]: a served model with fewer features answers `unsupported`

@@ -475,7 +475,7 @@ impl Model {
     // ----- threads and tasks -----
 
     /// [THR-2] (compat: no stack of its own) / [THR-3] (isolated: a new
-    /// empty stack).
+    /// empty stack). The model simulates its units, as a port may ([PORT-6]).
     pub fn thread_begin(&mut self) {
         let thread = ThreadId(self.threads);
         self.threads += 1;

@@ -69,7 +69,7 @@ impl Model {
 
     /// [ES-4] (quirk): falsy means keep, so nothing can be reset to none.
     /// Falsy is none or the empty string here; modes and opaque values never
-    /// are. The copy is a new state, so it makes its engine directory again
+    /// are ([PORT-3]). The copy is a new state, so it makes its engine directory again
     /// ([ES-2]).
     pub fn es_with_params(
         &mut self,
@@ -122,7 +122,7 @@ impl Model {
         let working_dir = match working_dir {
             Some(w) if !w.is_empty() => w.to_string(),
             // Only the default provider has a sandbox directory; opaque values
-            // and none do not.
+            // and none do not ([PORT-4]).
             _ => match self.context(ctx).fields.slot(Slot::FileAccess) {
                 Some(OpaqueId::DefaultFileAccess) => SANDBOX_DIR.to_string(),
                 _ => return Err(Failure::NoSandboxDir),
@@ -194,7 +194,8 @@ impl Model {
         let old = self.compilation_state(cs).clone();
         // [CS-3]: a falsy prefix becomes "", not the old prefix.
         let prefix = prefix.unwrap_or("");
-        // [CS-3]: a falsy mode (none or 0) or resolver keeps the old one.
+        // [CS-3]: a falsy mode (none or 0) or resolver keeps the old one
+        // ([PORT-3]: -1 is not falsy).
         let mode = match mode {
             Some(m) if m != 0 => m,
             _ => old.mode,

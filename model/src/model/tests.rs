@@ -220,6 +220,7 @@ fn with_params_keeps_falsy_arguments() {
     assert_eq!(m.node_count(cs), 2);
 }
 
+/// [THR-2], [THR-3], on units the model simulates ([PORT-6]).
 #[test]
 fn compat_threads_leak_through_the_default_stack_and_isolated_ones_do_not() {
     for (profile, leaked_size) in [(Profile::Compat, 1), (Profile::Isolated, 0)] {

@@ -419,7 +419,8 @@ impl ModelPort {
                 let out = self.model.sigint();
                 let (exit, raised) = match out.end {
                     SigintEnd::Exit(status) => {
-                        // [TRACE-6]: the process ends here.
+                        // [TRACE-6]: the process ends here; the port goes
+                        // on to the next request, a `reset` ([PORT-1]).
                         self.exited = true;
                         (Some(status), None)
                     }

@@ -178,6 +178,7 @@ impl ModelPort {
         }
     }
 
+    /// [TRACE-7]: a name no answer gave; runners never send it ([PORT-2]).
     fn unknown(field: &'static str, name: AnyName) -> TraceError {
         TraceError {
             field,
