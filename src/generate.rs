@@ -10,7 +10,7 @@
 
 use flytectx_model::names::AnyName;
 use flytectx_model::port::UsableNames;
-use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step, Then};
+use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step, Then, MAX_ORIGIN_LIMIT};
 use flytectx_model::unwind::Unwinder;
 use flytectx_model::{Claim, Feature, ModelPort, Op, Release};
 use proptest::prelude::*;
@@ -117,7 +117,7 @@ const PREFIXES: [&str; 3] = ["", "p", "q"];
 /// directories run into them ([ES-2]).
 const FILES: [&str; 4] = ["w0", "w1", "e0", "e1"];
 /// `origin_frame` limits: each case of [ORIG-4], and the largest.
-const LIMITS: [u8; 5] = [0, 1, 2, 3, 64];
+const LIMITS: [u8; 5] = [0, 1, 2, 3, MAX_ORIGIN_LIMIT];
 const CS_MODES: [i64; 5] = [0, 1, 2, 3, -1];
 /// How deep brackets may nest in a random trace.
 const MAX_OPEN: usize = 6;

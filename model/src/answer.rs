@@ -14,15 +14,19 @@ use std::hash::Hash;
 /// whatever the order of an object's fields ([PORT-5]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
+    /// `{"ok": value}`: the operation returned.
     Ok(Value),
+    /// `{"err": kind}`: it failed.
     Err(String),
 }
 
 impl Answer {
+    /// An `ok` answer with `v` as its value.
     pub fn ok(v: impl Serialize) -> Answer {
         Answer::Ok(serde_json::to_value(v).expect("answers always serialize"))
     }
 
+    /// The answer as JSON.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         match self {
@@ -32,10 +36,12 @@ impl Answer {
         Value::Object(m)
     }
 
+    /// The answer as a line of the protocol.
     pub fn to_line(&self) -> String {
         self.to_value().to_string()
     }
 
+    /// The error kind, when it is an error.
     pub fn err_kind(&self) -> Option<&str> {
         match self {
             Answer::Err(k) => Some(k),
@@ -137,36 +143,57 @@ pub fn report_dir(dir: &str, sandbox: &str) -> String {
 /// [OBS-2]: a context summary. Field order is the spec's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContextSummary {
+    /// Its name ([OBS-4]).
     pub id: CtxName,
+    /// Its level ([BLD-2]).
     pub level: i64,
+    /// Whether it is in a conditional section ([COND-7]).
     pub in_a_condition: bool,
+    /// Its compilation state, or none.
     pub compilation_state: Option<CsSummary>,
+    /// Its execution state, or none.
     pub execution_state: Option<EsSummary>,
+    /// The `file_access` opaque field ([CTX-1]).
     pub file_access: Option<OpaqueName>,
+    /// The `flyte_client` opaque field.
     pub flyte_client: Option<OpaqueName>,
+    /// The `serialization_settings` opaque field.
     pub serialization_settings: Option<OpaqueName>,
+    /// The `output_metadata_tracker` opaque field.
     pub output_metadata_tracker: Option<OpaqueName>,
+    /// The `worker_queue` opaque field.
     pub worker_queue: Option<OpaqueName>,
 }
 
 /// [OBS-3]: an execution state summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EsSummary {
+    /// Its name ([OBS-4]).
     pub id: EsName,
+    /// Its mode ([ES-3] for an execution state, an integer for a compilation state).
     pub mode: Option<Mode>,
+    /// Its branch mode ([ES-3]).
     pub branch_eval_mode: Option<Branch>,
+    /// Its working directory.
     pub working_dir: String,
+    /// Its engine directory ([ES-2]).
     pub engine_dir: String,
+    /// Its user-space parameters.
     pub user_space_params: Option<OpaqueName>,
 }
 
 /// [OBS-3]: a compilation state summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CsSummary {
+    /// Its name ([OBS-4]).
     pub id: CsName,
+    /// Its prefix.
     pub prefix: String,
+    /// Its mode ([ES-3] for an execution state, an integer for a compilation state).
     pub mode: i64,
+    /// Its task resolver.
     pub task_resolver: Option<OpaqueName>,
+    /// Its node list ([CS-4]); in summaries, how many nodes it holds.
     pub nodes: usize,
 }
 
@@ -175,9 +202,12 @@ pub struct CsSummary {
 /// when the program's own handler returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SigintAnswer {
+    /// The handlers that ran, in order.
     pub ran: Vec<HandlerRun>,
+    /// The exit status, when the process exits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit: Option<i32>,
+    /// The kind a handler failed with, when one did and the dispatch stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raised: Option<String>,
 }
@@ -186,10 +216,13 @@ pub struct SigintAnswer {
 /// the program's own, by its `program` tag; with the signal number it got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HandlerRun {
+    /// A handler of the list, by its tag.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The program's own handler, by its tag.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// The signal number it was given.
     pub signum: i32,
 }
 
@@ -217,40 +250,65 @@ impl HandlerRun {
 /// over its own objects; [`Namer`] then names and summarizes them the same way
 /// for every port.
 pub trait ObjectView {
+    /// A context, as the port knows it.
     type Ctx: Copy + Eq + Hash;
+    /// An execution state.
     type Es: Copy + Eq + Hash;
+    /// A compilation state.
     type Cs: Copy + Eq + Hash;
     /// An opaque value the port made; the defaults are told apart by `fixed_name`.
     type Opaque: Copy + Eq + Hash;
 
+    /// What a context holds.
     fn context(&self, c: Self::Ctx) -> ContextView<Self::Es, Self::Cs, Self::Opaque>;
+    /// What an execution state holds.
     fn execution_state(&self, e: Self::Es) -> EsView<Self::Opaque>;
+    /// What a compilation state holds.
     fn compilation_state(&self, s: Self::Cs) -> CsView<Self::Opaque>;
     /// [OBS-5]: the fixed name of a default opaque value, or None.
     fn fixed_name(&self, o: Self::Opaque) -> Option<OpaqueName>;
 }
 
+/// What a context holds, in a port's own terms, for [`Namer`].
+#[derive(Debug)]
 pub struct ContextView<E, S, O> {
+    /// Its level ([BLD-2]).
     pub level: i64,
+    /// Whether it is in a conditional section ([COND-7]).
     pub in_a_condition: bool,
+    /// Its compilation state, or none.
     pub compilation_state: Option<S>,
+    /// Its execution state, or none.
     pub execution_state: Option<E>,
     /// In [`Slot::ALL`] order.
     pub slots: [Option<O>; 5],
 }
 
+/// What an execution state holds, for [`Namer`].
+#[derive(Debug)]
 pub struct EsView<O> {
+    /// Its mode ([ES-3] for an execution state, an integer for a compilation state).
     pub mode: Option<Mode>,
+    /// Its branch mode ([ES-3]).
     pub branch_eval_mode: Option<Branch>,
+    /// Its working directory.
     pub working_dir: String,
+    /// Its engine directory ([ES-2]).
     pub engine_dir: String,
+    /// Its user-space parameters.
     pub user_space_params: Option<O>,
 }
 
+/// What a compilation state holds, for [`Namer`].
+#[derive(Debug)]
 pub struct CsView<O> {
+    /// Its prefix.
     pub prefix: String,
+    /// Its mode ([ES-3] for an execution state, an integer for a compilation state).
     pub mode: i64,
+    /// Its task resolver.
     pub task_resolver: Option<O>,
+    /// Its node list ([CS-4]); in summaries, how many nodes it holds.
     pub nodes: usize,
 }
 
@@ -287,10 +345,12 @@ impl<K: Copy + Eq + Hash> Numbering<K> {
         self.keys.get(n as usize).copied()
     }
 
+    /// How many objects have a name.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
+    /// Whether no object has a name yet.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -300,10 +360,15 @@ impl<K: Copy + Eq + Hash> Numbering<K> {
 /// port's own identities: `C`, `E`, `S`, `O` for contexts, execution states,
 /// compilation states and opaque values. Summaries read the objects through
 /// an [`ObjectView`] with those keys.
+#[derive(Debug)]
 pub struct Namer<C, E, S, O> {
+    /// The names of contexts.
     pub contexts: Numbering<C>,
+    /// The names of execution states.
     pub exec_states: Numbering<E>,
+    /// The names of compilation states.
     pub comp_states: Numbering<S>,
+    /// The names of opaque values.
     pub opaques: Numbering<O>,
 }
 

@@ -17,6 +17,8 @@
 //! - [`protocol`]: the hello of the port protocol (section 14);
 //! - [`serve`]: the model as an external port over stdio (section 14).
 
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
 pub mod answer;
 pub mod claim;
 pub mod feature;
@@ -42,6 +44,7 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The profile's name in traces and hellos.
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Compat => "compat",

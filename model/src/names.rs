@@ -22,21 +22,30 @@ pub struct CsName(pub u32);
 /// An opaque value: numbered, or one of the fixed defaults of [OBS-5].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OpaqueName {
+    /// `o<n>`.
     Numbered(u32),
+    /// `default_file_access` ([OBS-5]).
     DefaultFileAccess,
+    /// `default_task_resolver` ([OBS-5]).
     DefaultTaskResolver,
 }
 
 /// Any object name, for `observe` ([TRACE-2]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AnyName {
+    /// A context.
     Ctx(CtxName),
+    /// An execution state.
     Es(EsName),
+    /// A compilation state.
     Cs(CsName),
+    /// An opaque value.
     Opaque(OpaqueName),
 }
 
+/// The fixed name of flytekit's default file-access provider ([OBS-5]).
 pub const DEFAULT_FILE_ACCESS: &str = "default_file_access";
+/// The fixed name of flytekit's default task resolver ([OBS-5]).
 pub const DEFAULT_TASK_RESOLVER: &str = "default_task_resolver";
 
 /// The number after `prefix`, in canonical decimal form.
@@ -53,6 +62,7 @@ fn number_after(s: &str, prefix: &str) -> Option<u32> {
 }
 
 impl AnyName {
+    /// The object `s` names, if it is a name ([OBS-4]).
     pub fn parse(s: &str) -> Option<AnyName> {
         // `cs` before `c`: `cs1` is a compilation state, never a context.
         if let Some(n) = number_after(s, "cs") {

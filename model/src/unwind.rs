@@ -133,6 +133,7 @@ pub struct DrivenStep {
     pub index: usize,
     /// What was sent ([RUN-4]: the wire form), or None when skipped.
     pub sent: Option<Op>,
+    /// What became of it.
     pub outcome: Outcome,
 }
 

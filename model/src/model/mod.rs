@@ -3,8 +3,8 @@
 //! by its index; nothing is ever freed; every rule cites its clause.
 //!
 //! This module holds the heap and `FlyteContextManager`'s own operations;
-//! [`builder`] has contexts and builders, [`states`] the two kinds of state,
-//! [`signals`] the handler list and SIGINT, [`origin`] where things happened.
+//! `builder` has contexts and builders, `states` the two kinds of state,
+//! `signals` the handler list and SIGINT, `origin` where things happened.
 
 mod builder;
 mod origin;
@@ -56,15 +56,20 @@ pub enum OpaqueId {
 /// The fields of a context a builder can set ([CTX-1], [BLD-1]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContextFields {
+    /// Its level ([BLD-2]).
     pub level: i64,
+    /// Whether it is in a conditional section ([COND-7]).
     pub in_a_condition: bool,
+    /// Its compilation state, or none.
     pub compilation_state: Option<CsId>,
+    /// Its execution state, or none.
     pub execution_state: Option<EsId>,
     /// The five opaque fields, in [`Slot::ALL`] order.
     pub slots: [Option<OpaqueId>; 5],
 }
 
 impl ContextFields {
+    /// The opaque value in `slot`.
     pub fn slot(&self, slot: Slot) -> Option<OpaqueId> {
         self.slots[slot as usize]
     }
@@ -73,8 +78,10 @@ impl ContextFields {
 /// A `FlyteContext.Builder`: plain fields, changed in place by its methods.
 pub type Builder = ContextFields;
 
+/// A context: its fields, origin and thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Context {
+    /// Its fields ([CTX-1]).
     pub fields: ContextFields,
     /// [ORIG-1]: the only part of a context that changes after it is built.
     pub origin: Option<Origin>,
@@ -82,22 +89,35 @@ pub struct Context {
     pub thread: ThreadId,
 }
 
+/// An execution state ([ES-1]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecutionState {
+    /// Its mode ([ES-3] for an execution state, an integer for a compilation state).
     pub mode: Option<Mode>,
+    /// Its working directory.
     pub working_dir: String,
+    /// Its engine directory ([ES-2]).
     pub engine_dir: String,
+    /// Its branch mode ([ES-3]).
     pub branch_eval_mode: Option<Branch>,
+    /// Its user-space parameters.
     pub user_space_params: Option<OpaqueId>,
+    /// The thread that made it ([THR-4]).
     pub thread: ThreadId,
 }
 
+/// A compilation state ([CS-1]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompilationState {
+    /// Its prefix.
     pub prefix: String,
+    /// Its mode ([ES-3] for an execution state, an integer for a compilation state).
     pub mode: i64,
+    /// Its task resolver.
     pub task_resolver: Option<OpaqueId>,
+    /// Its node list ([CS-4]); in summaries, how many nodes it holds.
     pub nodes: NodeListId,
+    /// The thread that made it ([THR-4]).
     pub thread: ThreadId,
 }
 
@@ -218,6 +238,7 @@ impl Model {
         m
     }
 
+    /// The profile the rules follow.
     pub fn profile(&self) -> Profile {
         self.profile
     }
@@ -229,15 +250,19 @@ impl Model {
 
     // ----- reading the heap -----
 
+    /// The context `c`.
     pub fn context(&self, c: CtxId) -> &Context {
         &self.contexts[c.0]
     }
+    /// The execution state `e`.
     pub fn execution_state(&self, e: EsId) -> &ExecutionState {
         &self.exec_states[e.0]
     }
+    /// The compilation state `s`.
     pub fn compilation_state(&self, s: CsId) -> &CompilationState {
         &self.comp_states[s.0]
     }
+    /// How many nodes the node list of `s` holds ([CS-2]).
     pub fn node_count(&self, s: CsId) -> usize {
         self.node_lists[self.compilation_state(s).nodes.0].len()
     }
@@ -253,6 +278,7 @@ impl Model {
             OpaqueId::DefaultFileAccess | OpaqueId::DefaultTaskResolver => None,
         }
     }
+    /// The thread operations run on now.
     pub fn current_thread(&self) -> ThreadId {
         self.unit().thread
     }

@@ -1,6 +1,6 @@
 //! The model as a port: each operation of the trace language applied to a
 //! [`Model`], answered as spec.md section 12 says. Names in operations are
-//! resolved in [`resolve`]; answers are given by feature ([FEAT-1]).
+//! resolved in `resolve`; answers are given by feature ([FEAT-1]).
 
 mod resolve;
 
@@ -63,6 +63,7 @@ impl ObjectView for Model {
 }
 
 /// A [`Model`] with the names its answers have given.
+#[derive(Debug)]
 pub struct ModelPort {
     model: Model,
     names: Namer<CtxId, EsId, CsId, OpaqueId>,

@@ -16,8 +16,11 @@ use std::fmt;
 /// Where a decoding problem is: 1-based line and column (in characters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
+    /// The line, from 1.
     pub line: usize,
+    /// The column, in characters, from 1.
     pub column: usize,
+    /// What is wrong, and what was expected there.
     pub message: String,
 }
 

@@ -11,16 +11,24 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Mode {
+    /// A task running on a cluster.
     TaskExecution,
+    /// A workflow running locally.
     LocalWorkflowExecution,
+    /// A task running locally.
     LocalTaskExecution,
+    /// A dynamic task (from 1.10).
     DynamicTaskExecution,
+    /// An eager workflow (from 1.15).
     EagerExecution,
+    /// An eager workflow running locally (from 1.15).
     EagerLocalExecution,
+    /// A dynamic task running locally (from 1.16).
     LocalDynamicTaskExecution,
 }
 
 impl Mode {
+    /// Every mode, in the order of [ES-3].
     pub const ALL: [Mode; 7] = [
         Mode::TaskExecution,
         Mode::LocalWorkflowExecution,
@@ -46,8 +54,10 @@ impl Mode {
 /// Branch evaluation modes ([ES-3]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Branch {
+    /// `BRANCH_ACTIVE`.
     #[serde(rename = "BRANCH_ACTIVE")]
     Active,
+    /// `BRANCH_SKIPPED`.
     #[serde(rename = "BRANCH_SKIPPED")]
     Skipped,
 }
@@ -60,11 +70,13 @@ pub enum Branch {
 pub struct DirName(String);
 
 impl DirName {
+    /// The name `s`, if it is one a trace may give ([TRACE-4]).
     pub fn new(s: &str) -> Option<DirName> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         let ok = s.is_empty() || (s.len() <= 64 && s.chars().all(allowed) && s != "." && s != "..");
         ok.then(|| DirName(s.to_string()))
     }
+    /// The name as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -85,14 +97,20 @@ impl<'de> Deserialize<'de> for DirName {
 /// The five opaque fields of a context ([CTX-1]), in summary order ([OBS-2]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Slot {
+    /// `file_access`.
     FileAccess,
+    /// `flyte_client`.
     FlyteClient,
+    /// `serialization_settings`.
     SerializationSettings,
+    /// `output_metadata_tracker`.
     OutputMetadataTracker,
+    /// `worker_queue`.
     WorkerQueue,
 }
 
 impl Slot {
+    /// Every slot, in summary order.
     pub const ALL: [Slot; 5] = [
         Slot::FileAccess,
         Slot::FlyteClient,
@@ -130,10 +148,15 @@ pub enum Step {
     /// Only as the first step: start from `from.with_new_compilation_state()`,
     /// the context method of [BLD-5], instead of `from.new_builder()`.
     ContextWithNewCompilationState,
+    /// `enter_conditional_section` ([COND-1]..[COND-8]).
     EnterConditionalSection,
+    /// `with_new_compilation_state` ([BLD-4]).
     WithNewCompilationState,
+    /// `with_execution_state` ([BLD-3]).
     WithExecutionState(Option<EsName>),
+    /// `with_compilation_state` ([BLD-3]).
     WithCompilationState(Option<CsName>),
+    /// A setter of one of the five opaque fields ([BLD-3]).
     WithSlot(Slot, Option<OpaqueName>),
 }
 
@@ -247,133 +270,223 @@ const STEP_FIELDS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
+    /// `reset`: the port is as a new process ([INIT-1]).
     Reset,
+    /// `initialize` ([INIT-2]).
     Initialize,
+    /// `current`: the current context ([CUR-1]).
     Current,
+    /// `size`: how many entries the stack has ([SIZE-1]).
     Size,
+    /// `push` ([PUSH-1]).
     Push {
+        /// The context.
         ctx: CtxName,
     },
+    /// `pop` ([POP-1]).
     Pop,
+    /// `new_context`: `FlyteContext(file_access=...)` ([CTX-2]).
     NewContext {
+        /// The file access: an opaque value or null.
         file_access: Option<OpaqueName>,
     },
+    /// `build`: a builder of a context, its steps, built ([BLD-2]).
     Build {
+        /// The context whose builder it starts from ([BLD-1]).
         from: CtxName,
+        /// The builder steps, in order ([TRACE-3]).
         steps: Vec<Step>,
     },
+    /// `with_enter`: enter a `with_context` scope ([WITH-1]).
     WithEnter {
+        /// The context whose builder it starts from ([BLD-1]).
         from: CtxName,
+        /// The builder steps, in order ([TRACE-3]).
         steps: Vec<Step>,
     },
+    /// `with_exit`: leave the innermost scope ([WITH-2], [RUN-2]).
     WithExit {
+        /// The kind of error the body raises, or null for none ([RUN-2]).
         raise: Option<String>,
     },
+    /// `observe`: an object's summary ([OBS-2], [OBS-3]).
     Observe {
+        /// The object.
         #[serde(rename = "ref")]
         target: AnyName,
     },
+    /// `user_space_params` of a context ([CTX-3]).
     UserSpaceParams {
+        /// The context.
         ctx: CtxName,
     },
+    /// `new_opaque`: a new opaque value ([OBS-4]).
     NewOpaque,
+    /// `new_es`: `ExecutionState(...)` ([ES-1]).
     NewEs {
+        /// The working directory.
         working_dir: DirName,
+        /// The execution mode, or null.
         mode: Option<Mode>,
+        /// The engine directory, or null.
         engine_dir: Option<DirName>,
+        /// The branch mode, or null.
         branch_eval_mode: Option<Branch>,
+        /// The user-space parameters: an opaque value or null.
         user_space_params: Option<OpaqueName>,
     },
+    /// `es_with_params` ([ES-4]).
     EsWithParams {
+        /// The execution state.
         es: EsName,
+        /// The working directory, or null.
         working_dir: Option<DirName>,
+        /// The execution mode, or null.
         mode: Option<Mode>,
+        /// The engine directory, or null.
         engine_dir: Option<DirName>,
+        /// The branch mode, or null.
         branch_eval_mode: Option<Branch>,
+        /// The user-space parameters: an opaque value or null.
         user_space_params: Option<OpaqueName>,
     },
+    /// `ctx_new_es`: a context's `new_execution_state` ([ES-8]).
     CtxNewEs {
+        /// The context.
         ctx: CtxName,
+        /// The working directory, or null.
         working_dir: Option<DirName>,
     },
+    /// `take_branch` ([ES-5]).
     TakeBranch {
+        /// The execution state.
         es: EsName,
     },
+    /// `branch_complete` ([ES-6]).
     BranchComplete {
+        /// The execution state.
         es: EsName,
     },
+    /// `new_cs`: `CompilationState(...)` ([CS-1]).
     NewCs {
+        /// The prefix.
         prefix: String,
+        /// The mode.
         mode: i64,
+        /// The task resolver: an opaque value or null.
         task_resolver: Option<OpaqueName>,
         /// Optional in a trace line: left out, it is null ([CS-1]).
         #[serde(skip_serializing_if = "Option::is_none")]
         nodes_of: Option<CsName>,
     },
+    /// `cs_with_params` ([CS-3]).
     CsWithParams {
+        /// The compilation state.
         cs: CsName,
+        /// The prefix, or null.
         prefix: Option<String>,
+        /// The mode, or null.
         mode: Option<i64>,
+        /// The task resolver: an opaque value or null.
         task_resolver: Option<OpaqueName>,
+        /// The state whose node list is passed, or null ([CS-4]).
         nodes_of: Option<CsName>,
     },
+    /// `ctx_new_cs`: a context's `new_compilation_state` ([CS-6]).
     CtxNewCs {
+        /// The context.
         ctx: CtxName,
+        /// The prefix.
         prefix: String,
     },
+    /// `add_node` ([CS-2]).
     AddNode {
+        /// The compilation state.
         cs: CsName,
     },
+    /// `add_signal_handler` ([SIG-1]).
     AddSignalHandler {
+        /// The handler's tag.
         tag: String,
         /// Optional in a trace line: left out, it is null ([SIG-2]).
         #[serde(skip_serializing_if = "Option::is_none")]
         then: Option<Then>,
     },
+    /// `set_program_handler`: the program's own SIGINT handler ([SIG-4]).
     SetProgramHandler {
+        /// The handler's tag.
         tag: String,
     },
+    /// `sigint_handler`: which SIGINT handler is installed ([SIG-4]).
     SigintHandler,
+    /// `sigint`: SIGINT arrives ([SIG-2]).
     Sigint,
+    /// `origin`: a context's origin ([ORIG-1], [OBS-7]).
     #[serde(rename = "origin")]
     OriginOf {
+        /// The context.
         ctx: CtxName,
     },
+    /// `origin_frame`: `get_origin_stackframe(limit)` ([ORIG-4]).
     OriginFrame {
+        /// How many frames out ([ORIG-4]).
         limit: u8,
     },
+    /// `push_with_origin`: a push with a given origin ([ORIG-1]).
     PushWithOrigin {
+        /// The context.
         ctx: CtxName,
+        /// The operation whose location is the origin ([OBS-7]).
         origin: u32,
     },
+    /// `with_drop`: drop the innermost scope without leaving it ([WITH-8]).
     WithDrop,
+    /// `make_file`: a file in the scratch directory ([ES-2]).
     MakeFile {
+        /// The file's name.
         path: DirName,
     },
+    /// `is_local_execution` ([COND-2]).
     IsLocalExecution {
+        /// The execution state.
         es: EsName,
     },
+    /// `builder_new_es`: a builder's `new_execution_state` ([BLD-6]).
     BuilderNewEs {
+        /// The context whose builder it starts from ([BLD-1]).
         from: CtxName,
+        /// The builder steps, in order ([TRACE-3]).
         steps: Vec<Step>,
+        /// The working directory, or null.
         working_dir: Option<DirName>,
     },
+    /// `builder_new_cs`: a builder's `new_compilation_state` ([BLD-7]).
     BuilderNewCs {
+        /// The context whose builder it starts from ([BLD-1]).
         from: CtxName,
+        /// The builder steps, in order ([TRACE-3]).
         steps: Vec<Step>,
+        /// The prefix.
         prefix: String,
     },
+    /// `thread_begin`: the operations up to `thread_end` run on a new thread ([TRACE-5]).
     ThreadBegin,
+    /// `thread_end`: join the thread.
     ThreadEnd,
+    /// `task_begin`: the operations up to `task_end` run in a new task ([TRACE-5]).
     TaskBegin,
+    /// `task_end`: await the task.
     TaskEnd,
 }
 
 /// What kind of bracket an operation opens or closes ([TRACE-5]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bracket {
+    /// `with_enter` .. `with_exit` (or `with_drop`).
     With,
+    /// `thread_begin` .. `thread_end`.
     Thread,
+    /// `task_begin` .. `task_end`.
     Task,
 }
 
@@ -433,6 +546,7 @@ impl Op {
         }
     }
 
+    /// The kind of bracket this operation opens, if any ([TRACE-5]).
     pub fn opens(&self) -> Option<Bracket> {
         match self {
             Op::WithEnter { .. } => Some(Bracket::With),
@@ -442,6 +556,7 @@ impl Op {
         }
     }
 
+    /// The kind of bracket this operation closes, if any ([TRACE-5]).
     pub fn closes(&self) -> Option<Bracket> {
         match self {
             Op::WithExit { .. } | Op::WithDrop => Some(Bracket::With),
