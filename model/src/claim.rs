@@ -53,6 +53,9 @@ impl Claim {
             return Some(Unavailable::Feature(f));
         }
         let release = self.target.release;
+        if !release.has_op(op) {
+            return Some(Unavailable::Operation(op.name()));
+        }
         if let Some(m) = op.mode().filter(|&m| !release.has_mode(m)) {
             return Some(Unavailable::Mode(m));
         }
@@ -96,6 +99,8 @@ pub enum Unavailable {
     Mode(Mode),
     /// It calls a builder setter the release does not have ([REL-2]).
     Setter(Slot),
+    /// It is an operation the release does not have ([REL-2]).
+    Operation(&'static str),
 }
 
 impl Unavailable {
@@ -111,6 +116,9 @@ impl Unavailable {
                 "uses the builder method `{}`, which flytekit {release} does not have",
                 s.builder_method()
             ),
+            Unavailable::Operation(name) => {
+                format!("is `{name}`, which flytekit {release} does not have")
+            }
         }
     }
 }

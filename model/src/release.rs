@@ -4,7 +4,7 @@
 //! module only knows versions and what a release lacks.
 
 use crate::feature::{Feature, FeatureSet};
-use crate::trace::{Mode, Slot};
+use crate::trace::{Mode, Op, Slot};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -80,6 +80,53 @@ impl Release {
         }
     }
 
+    /// [REL-2]: whether this release has operation `op` at all (its
+    /// feature, modes and setters aside): `is_local_execution` came in 1.9.
+    pub fn has_op(self, op: &Op) -> bool {
+        match op {
+            Op::IsLocalExecution { .. } => self.at_least(1, 9),
+            _ => true,
+        }
+    }
+
+    // ----- [REL-3]: how older releases behave, each rule named after the
+    // clause it changes; the model's rules ask these.
+
+    /// [INIT-4], [ES-8] before 0.22: the root's working directory, and a
+    /// context's `new_execution_state()` with none given, are a new random
+    /// directory in the sandbox rather than the sandbox itself.
+    pub fn random_sandbox_dirs(self) -> bool {
+        !self.at_least(0, 22)
+    }
+
+    /// [CUR-2] from 1.1: `current_context()` on an empty stack initializes;
+    /// before, it returns none and leaves the stack empty.
+    pub fn current_initializes(self) -> bool {
+        self.at_least(1, 1)
+    }
+
+    /// [THR-1] from 1.1: a unit may have a stack of its own; before, one
+    /// stack serves every thread and task, and `initialize()` replaces it.
+    pub fn stack_per_unit(self) -> bool {
+        self.at_least(1, 1)
+    }
+
+    /// [COND-2] (a flytekit bug before 1.9): whether mode `m` is local to a
+    /// conditional section. Before 1.9 only `LOCAL_WORKFLOW_EXECUTION` is.
+    pub fn is_local(self, m: Mode) -> bool {
+        if self.at_least(1, 9) {
+            m.is_local()
+        } else {
+            m == Mode::LocalWorkflowExecution
+        }
+    }
+
+    /// [CS-6] from 1.14: a context's `new_compilation_state` has the default
+    /// task resolver; before, none (as the builder's, [BLD-4]).
+    pub fn context_cs_has_resolver(self) -> bool {
+        self.at_least(1, 14)
+    }
+
     /// [REL-2], [BLD-3]: whether this release's builder has the setter of `slot`.
     pub fn has_setter(self, slot: Slot) -> bool {
         match slot {
@@ -142,6 +189,29 @@ mod tests {
         );
         let e = serde_json::from_str::<Release>(r#""one""#).unwrap_err();
         assert!(e.to_string().contains("not a flytekit release"), "{e}");
+    }
+
+    /// [REL-3]
+    #[test]
+    fn older_releases_behave_as_they_did() {
+        let (r0_21, r0_22, r1_0, r1_1) = (
+            Release::new(0, 21, 5),
+            Release::new(0, 22, 4),
+            Release::new(1, 0, 5),
+            Release::new(1, 1, 3),
+        );
+        assert!(r0_21.random_sandbox_dirs() && !r0_22.random_sandbox_dirs());
+        assert!(!r1_0.current_initializes() && r1_1.current_initializes());
+        assert!(!r1_0.stack_per_unit() && r1_1.stack_per_unit());
+        let r1_8 = Release::new(1, 8, 3);
+        assert!(r1_8.is_local(Mode::LocalWorkflowExecution));
+        assert!(!r1_8.is_local(Mode::LocalTaskExecution), "the bug fixed in 1.9");
+        assert!(Release::new(1, 9, 1).is_local(Mode::LocalTaskExecution));
+        assert!(!Release::new(1, 13, 15).context_cs_has_resolver());
+        assert!(Release::new(1, 14, 9).context_cs_has_resolver());
+        let es = crate::names::EsName(0);
+        assert!(!r1_8.has_op(&Op::IsLocalExecution { es }));
+        assert!(Release::REFERENCE.has_op(&Op::IsLocalExecution { es }));
     }
 
     /// [REL-2]

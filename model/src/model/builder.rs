@@ -5,7 +5,7 @@ use super::{
     Builder, Context, ContextFields, CsId, CtxId, EsId, Failure, Model, OpaqueId, RANDOM_DIR,
     SANDBOX_DIR,
 };
-use crate::trace::{Branch, Mode, Slot};
+use crate::trace::{Branch, Slot};
 
 impl Model {
     /// [CTX-2]: `FlyteContext(file_access=f)`.
@@ -87,8 +87,9 @@ impl Model {
         }
         if let Some(es) = builder.execution_state {
             let state = self.execution_state(es);
-            // [COND-2]: only local modes are replaced; [COND-6]: others kept.
-            if state.mode.is_some_and(Mode::is_local) {
+            // [COND-2]: only local modes are replaced, as the release counts
+            // them ([REL-3]); [COND-6]: others kept.
+            if state.mode.is_some_and(|m| self.release.is_local(m)) {
                 // [COND-8]: a failing copy leaves with the error, after
                 // [COND-1] and before anything below.
                 if !builder.in_a_condition {

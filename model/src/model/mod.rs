@@ -166,6 +166,12 @@ impl Failure {
 
 pub use crate::answer::{RANDOM_DIR, SANDBOX_DIR};
 
+/// [ES-2]: the engine directory derived from a working directory: its
+/// `engine_dir`, joined as a path (a trailing `/` is not doubled).
+pub fn engine_dir_in(working_dir: &str) -> String {
+    format!("{}/engine_dir", working_dir.strip_suffix('/').unwrap_or(working_dir))
+}
+
 /// A thread or a task ([THR-1]).
 #[derive(Clone, Debug)]
 struct Unit {
@@ -337,10 +343,11 @@ impl Model {
         // in the default provider's sandbox (whose engine directory is never
         // a trace's file, so making it cannot fail here).
         let user_space_params = self.new_opaque_value();
+        let working_dir = self.sandbox_dir();
         self.exec_states.push(ExecutionState {
             mode: None,
-            working_dir: SANDBOX_DIR.to_string(),
-            engine_dir: format!("{SANDBOX_DIR}/engine_dir"),
+            engine_dir: engine_dir_in(&working_dir),
+            working_dir,
             branch_eval_mode: None,
             user_space_params: Some(user_space_params),
             thread,
@@ -364,8 +371,29 @@ impl Model {
         let root = CtxId(self.contexts.len() - 1);
         // [INIT-2]: a new stack; the old one is left as it was.
         let stack = self.new_stack(vec![root]);
-        self.unit_mut().binding = Some(stack);
+        if self.shares_one_stack() {
+            // [THR-1] before 1.1: the one stack of every unit is replaced.
+            self.default_stack = stack;
+        } else {
+            self.unit_mut().binding = Some(stack);
+        }
         // [INIT-5]: the handler list is not touched ([SIG-3]).
+    }
+
+    /// [INIT-4], [ES-8]: the directory the default provider gives: its
+    /// sandbox, or before 0.22 a new random directory in it ([REL-3]).
+    pub(super) fn sandbox_dir(&self) -> String {
+        if self.release.random_sandbox_dirs() {
+            format!("{SANDBOX_DIR}/{RANDOM_DIR}/")
+        } else {
+            SANDBOX_DIR.to_string()
+        }
+    }
+
+    /// [THR-1] before 1.1 ([REL-3]): one stack serves every thread and task
+    /// (compat; the isolated profile keeps each thread's own).
+    fn shares_one_stack(&self) -> bool {
+        self.profile == Profile::Compat && !self.release.stack_per_unit()
     }
 
     /// [SIZE-1]
@@ -373,8 +401,17 @@ impl Model {
         self.stacks[self.unit_stack().0].len()
     }
 
-    /// [CUR-1], [CUR-2]. ([CUR-3]: `FlyteContext.current_context()` is this
-    /// same call.)
+    /// [CUR-1], [CUR-2], as the release does ([REL-3]): before 1.1 an empty
+    /// stack gives none and stays empty.
+    pub fn current_context_of_release(&mut self) -> Option<CtxId> {
+        if self.size() == 0 && !self.release.current_initializes() {
+            return None;
+        }
+        Some(self.current_context())
+    }
+
+    /// [CUR-1], [CUR-2] (from 1.1). ([CUR-3]: `FlyteContext.current_context()`
+    /// is this same call.)
     pub fn current_context(&mut self) -> CtxId {
         if self.size() == 0 {
             // [CUR-2]: an empty stack initializes first, from the library's

@@ -2,8 +2,8 @@
 //! trace makes that engine directories can run into ([ES-2]).
 
 use super::{
-    CompilationState, CsId, CtxId, EsId, ExecutionState, Failure, Model, NodeListId, OpaqueId,
-    SANDBOX_DIR,
+    engine_dir_in, CompilationState, CsId, CtxId, EsId, ExecutionState, Failure, Model, NodeListId,
+    OpaqueId,
 };
 use crate::trace::{Branch, Mode, Slot};
 use crate::Profile;
@@ -25,7 +25,7 @@ impl Model {
         // [ES-2]: a falsy engine dir is derived from the working dir.
         let engine_dir = match engine_dir {
             Some(e) if !e.is_empty() => e.to_string(),
-            _ => format!("{working_dir}/engine_dir"),
+            _ => engine_dir_in(working_dir),
         };
         self.make_engine_dir(&engine_dir)?;
         let thread = self.current_thread();
@@ -124,7 +124,7 @@ impl Model {
             // Only the default provider has a sandbox directory; opaque values
             // and none do not ([PORT-4]).
             _ => match self.context(ctx).fields.slot(Slot::FileAccess) {
-                Some(OpaqueId::DefaultFileAccess) => SANDBOX_DIR.to_string(),
+                Some(OpaqueId::DefaultFileAccess) => self.sandbox_dir(),
                 _ => return Err(Failure::NoSandboxDir),
             },
         };
@@ -209,9 +209,14 @@ impl Model {
         self.add_compilation_state(prefix, mode, task_resolver, nodes)
     }
 
-    /// [CS-6]: the context's `new_compilation_state`, with the default resolver.
+    /// [CS-6]: the context's `new_compilation_state`, with the default
+    /// resolver (before 1.14, none: [REL-3]).
     pub fn ctx_new_compilation_state(&mut self, _ctx: CtxId, prefix: &str) -> CsId {
-        self.new_compilation_state(prefix, 1, Some(OpaqueId::DefaultTaskResolver))
+        let resolver = self
+            .release
+            .context_cs_has_resolver()
+            .then_some(OpaqueId::DefaultTaskResolver);
+        self.new_compilation_state(prefix, 1, resolver)
     }
 
     /// [CS-2]: append in place; every holder of the list sees it ([ALIAS-1]).

@@ -5,6 +5,8 @@
 use super::*;
 use crate::answer::HandlerRun;
 use crate::trace::{Branch, Mode, Slot, Then};
+use crate::claim::Target;
+use crate::release::Release;
 use crate::Profile;
 
 fn compat() -> Model {
@@ -443,4 +445,80 @@ fn origins_follow_the_last_push_the_scope_entry_and_the_caller_of_initialize() {
         (Origin::Library, op, Origin::Outside),
         "[ORIG-4]"
     );
+}
+
+fn of(major: u16, minor: u16, patch: u16) -> Model {
+    Model::new(Target {
+        profile: Profile::Compat,
+        release: Release::new(major, minor, patch),
+    })
+}
+
+/// [REL-3]: releases before 0.22 root their stack in a random directory of
+/// the sandbox; before 1.1 an empty stack's current context is none.
+#[test]
+fn older_releases_initialize_and_read_the_root_as_they_did() {
+    let mut m = of(0, 21, 5);
+    let root = m.current_context();
+    let es = m.execution_state(m.context(root).fields.execution_state.unwrap());
+    assert_eq!(es.working_dir, "<sandbox>/<random>/", "[INIT-4]");
+    assert_eq!(es.engine_dir, "<sandbox>/<random>/engine_dir");
+    let made = m.ctx_new_execution_state(root, None).unwrap();
+    assert_eq!(m.execution_state(made).working_dir, "<sandbox>/<random>/", "[ES-8]");
+    let _ = m.pop_context();
+    assert_eq!(m.current_context_of_release(), None, "[CUR-2] before 1.1");
+    assert_eq!(m.size(), 0);
+    let mut m = of(1, 1, 3);
+    let _ = m.pop_context();
+    assert!(m.current_context_of_release().is_some());
+    assert_eq!(m.size(), 1);
+}
+
+/// [REL-3], [THR-1]: before 1.1 one stack serves every thread and task.
+#[test]
+fn before_1_1_every_unit_shares_one_stack() {
+    let mut m = of(1, 0, 5);
+    let root = m.current_context();
+    m.thread_begin();
+    assert_eq!(m.size(), 1, "the thread sees the main thread's stack");
+    m.initialize();
+    m.unit_end();
+    assert_ne!(m.current_context(), root, "initialize in the thread replaced it");
+    m.task_begin();
+    m.push_context(root, None);
+    m.unit_end();
+    assert_eq!(m.size(), 2);
+    let mut m = of(1, 1, 3);
+    m.current_context();
+    m.thread_begin();
+    assert_eq!(m.size(), 0, "from 1.1, a thread of its own");
+}
+
+/// [REL-3]: before 1.9 a conditional section leaves a LOCAL_TASK_EXECUTION
+/// state alone (a flytekit bug); before 1.14 a context's new compilation
+/// state has no resolver.
+#[test]
+fn older_releases_copy_fewer_states_and_give_no_resolver() {
+    let mut m = of(1, 8, 3);
+    let root = m.current_context();
+    let es = m
+        .new_execution_state("w", Some(Mode::LocalTaskExecution), None, None, None)
+        .unwrap();
+    let mut b = m.new_builder(root);
+    Model::with_execution_state(&mut b, Some(es));
+    m.enter_conditional_section(&mut b).unwrap();
+    assert_eq!(b.execution_state, Some(es), "kept, [COND-6]");
+    let mut m = of(1, 9, 1);
+    let root = m.current_context();
+    let es = m
+        .new_execution_state("w", Some(Mode::LocalTaskExecution), None, None, None)
+        .unwrap();
+    let mut b = m.new_builder(root);
+    Model::with_execution_state(&mut b, Some(es));
+    m.enter_conditional_section(&mut b).unwrap();
+    assert_ne!(b.execution_state, Some(es), "copied, [COND-3]");
+    let mut m = of(1, 13, 15);
+    let root = m.current_context();
+    let cs = m.ctx_new_compilation_state(root, "p");
+    assert_eq!(m.compilation_state(cs).task_resolver, None, "[CS-6] before 1.14");
 }

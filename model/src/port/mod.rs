@@ -181,10 +181,11 @@ impl ModelPort {
                 self.model.initialize_from(self.here());
                 Answer::Ok(Value::Null)
             }
-            Op::Current => {
-                let c = self.model.current_context();
-                self.ctx_answer(c)
-            }
+            Op::Current => match self.model.current_context_of_release() {
+                Some(c) => self.ctx_answer(c),
+                // [CUR-2] before 1.1 ([REL-3]): none.
+                None => Answer::Ok(Value::Null),
+            },
             Op::Size => Answer::ok(self.model.size()),
             Op::Push { ctx } => {
                 let c = self.ctx("ctx", *ctx)?;
