@@ -116,8 +116,8 @@ impl Unavailable {
                 "uses the builder method `{}`, which flytekit {release} does not have",
                 s.builder_method()
             ),
-            Unavailable::Operation(name) => {
-                format!("is `{name}`, which flytekit {release} does not have")
+            Unavailable::Operation(_) => {
+                format!("is an operation flytekit {release} does not have")
             }
         }
     }
