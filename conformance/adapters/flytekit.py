@@ -311,6 +311,16 @@ class Port:
 
     def reset(self):
         units = getattr(self, "units", [])
+        # A trace may be cut off with scopes still open. Close them now, each
+        # in its own unit: left to the garbage collector, a scope's cleanup
+        # would run later, wherever that happens, and pop the new root.
+        for u in reversed(units):
+            while u.scopes:
+                scope = u.scopes.pop()
+                try:
+                    u.run(scope.gen.close)
+                except Exception:
+                    pass
         for u in reversed(units[1:]):
             u.end()
         # [SIG-3], [THR-1]: a new process has no handlers and an empty default stack.
