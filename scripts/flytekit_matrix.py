@@ -78,6 +78,8 @@ def releases():
     out = {}
     for path in glob.glob(os.path.join(RELEASES_DIR, "*.txt")):
         version = os.path.basename(path)[: -len(".txt")]
+        if not re.match(r"\d+\.\d+\.\d+$", version):
+            continue  # unavailable.txt and the like
         python, pins = read_header(path)
         if python is None:
             sys.exit(f"{os.path.relpath(path, ROOT)}: no '# python: 3.X' header line")
@@ -253,6 +255,7 @@ def release_result(results, version, path, minor, pins):
     row["verdict"] = report.get("verdict")
     row["port"] = report.get("port")
     row["release_declared"] = report.get("release")
+    row["features_declared"] = report.get("features_declared")
     row["corpus"] = {"traces": report.get("corpus_traces"), "passed": report.get("corpus_passed")}
     row["random"] = {"planned": report.get("random_traces_planned"), "run": report.get("random_traces_run")}
     row["features"] = feature_outcomes(report)

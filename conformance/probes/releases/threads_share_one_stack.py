@@ -23,3 +23,11 @@ check("a new thread's size() while main holds one root", seen["size"], 0 if sinc
 check("initialize() in a thread replaces the main thread's root",
       FCM.current_context() is not main_root, not since(1, 1))
 check("the main thread then sees the thread's root", FCM.current_context() is seen["root"], not since(1, 1))
+
+before = FCM.size()
+pushed = FCM.current_context().new_builder().build()
+t = threading.Thread(target=lambda: FCM.push_context(pushed))
+t.start()
+t.join()
+check("a push in a new thread lands on the main thread's stack", FCM.size() == before + 1, not since(1, 1))
+check("and is the main thread's current context", FCM.current_context() is pushed, not since(1, 1))
