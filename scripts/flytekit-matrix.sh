@@ -6,6 +6,7 @@
 # conformance/flytekit-matrix.md and .json; a partial run (--releases, or a
 # trace count or seed other than the defaults) writes them under
 # target/flytekit-matrix/ instead, so the committed matrix is always a full run.
+# Exits 0 when every release that ran passed, 1 otherwise.
 #
 #   scripts/flytekit-matrix.sh [--releases 1.10.7,1.16.10] [--traces N] [--seed S]
 #                              [--jobs-timeout SECONDS]
@@ -52,7 +53,7 @@ mkdir -p "$results"
 while IFS=$'\t' read -r version req python minor venv; do
     [ -n "$version" ] || continue
     note="$results/$version.note"
-    if [ -z "$python" ]; then
+    if [ "$python" = - ]; then
         echo "flytekit-matrix: SKIPPED $version: no Python $minor interpreter here (python$minor on the PATH, or \$PYENV_ROOT/versions/$minor.*)" >&2
         echo "no Python $minor interpreter here (python$minor on the PATH or under \$PYENV_ROOT/versions)" > "$note"
         continue
@@ -88,3 +89,14 @@ while IFS=$'\t' read -r version req python minor venv; do
 done <<< "$plan"
 
 helper report --results "$results" --out "$out_dir" --traces "$traces" --seed "$seed"
+
+# The matrix is written whatever happened; the exit status says whether every
+# release that ran got a clean verdict (skipped releases are reported above).
+ran=0; clean=0
+for f in "$results"/*.exit; do
+    [ -e "$f" ] || continue
+    ran=$((ran + 1))
+    [ "$(cat "$f")" = 0 ] && clean=$((clean + 1))
+done
+echo "flytekit-matrix: $clean of $ran releases passed" >&2
+[ "$clean" -eq "$ran" ]

@@ -5,7 +5,7 @@ Subcommands (scripts/flytekit-matrix.sh drives the first two and the last):
 
   plan [--releases A,B] [--venvs DIR]
       One line per release to run, tab-separated: version, requirements file,
-      python interpreter (empty when none was found here), Python minor, venv.
+      python interpreter ("-" when none was found here), Python minor, venv.
   import-check
       The Python statement that says whether a release imports.
   pin VERSION --python X.Y [--pin SPEC --why TEXT]...
@@ -128,9 +128,10 @@ def cmd_plan(args):
     for version, path, minor, _ in releases():
         if wanted is not None and version not in wanted:
             continue
-        python = find_python(minor) or ""
+        # "-" for none: bash's `read` would merge an empty tab-separated field.
+        python = find_python(minor) or "-"
         venv = os.path.join(args.venvs, version)
-        print("\t".join([version, path, python, minor, venv]))
+        print("\t".join([version, os.path.relpath(path, ROOT), python, minor, venv]))
 
 
 # ----- pinning a release -----
