@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Real flytekit 1.16.10 as a flytectx port (spec.md section 14), compat profile.
+"""Real flytekit as a flytectx port (spec.md section 14), compat profile.
 
 Reads one request per line on stdin and writes one answer per line on stdout.
 Every operation calls flytekit's own code: FlyteContextManager, FlyteContext
@@ -9,6 +9,14 @@ asyncio.create_task gives a task; SIGINT is a real signal raised in this
 process. The adapter itself only keeps the names of objects (spec [OBS-4])
 and drives the operations.
 
+It runs on every flytekit release that has FlyteContextManager (0.19.1 and
+later) and on every Python they need (3.7 and later: no newer syntax here).
+What the installed release provides is found out by looking at its API, not
+from a table of versions: a runner that offers protocol version 2 is told
+the features found and the release; an operation, builder step or mode the
+release lacks is answered {"err": "unsupported"}; a context field it lacks
+is reported as null.
+
 Run:  python conformance/adapters/flytekit.py
 """
 
@@ -16,6 +24,7 @@ import contextvars
 import json
 import os
 import queue
+import re
 import signal
 import sys
 import tempfile
@@ -40,12 +49,28 @@ from flytekit.core.context_manager import (  # noqa: E402
     FlyteContext,
     FlyteContextManager,
 )
-from flytekit.core.data_persistence import default_local_file_access_provider  # noqa: E402
 from flytekit.core.python_auto_container import default_task_resolver  # noqa: E402
 
 PROTOCOL = "flytectx-port"
-VERSION = 1
+NEWEST_VERSION = 2
+# Import initialized the stack ([INIT-1]); its root holds the default file-access
+# provider ([OBS-5]), wherever this release defines it.
+default_local_file_access_provider = FlyteContextManager.current_context().file_access
 SANDBOX = str(default_local_file_access_provider.local_sandbox_dir)
+# Where the stack lives: a ContextVar from 1.1 on, a list on the class before.
+STACK_VAR = getattr(cm, "flyte_context_Var", None)
+HAS_SIGNALS = hasattr(FlyteContextManager, "add_signal_handler") and hasattr(FlyteContextManager, "signal_handlers")
+# Execution modes of spec [ES-3]; a release may have fewer ([ES-3] variants).
+SPEC_MODES = (
+    "TASK_EXECUTION", "LOCAL_WORKFLOW_EXECUTION", "LOCAL_TASK_EXECUTION", "DYNAMIC_TASK_EXECUTION",
+    "EAGER_EXECUTION", "EAGER_LOCAL_EXECUTION", "LOCAL_DYNAMIC_TASK_EXECUTION",
+)
+SPEC_BRANCH_MODES = ("BRANCH_ACTIVE", "BRANCH_SKIPPED")
+BUILDER_STEPS = (
+    "enter_conditional_section", "with_new_compilation_state", "with_execution_state",
+    "with_compilation_state", "with_file_access", "with_client", "with_serialization_settings",
+    "with_output_metadata_tracker", "with_worker_queue",
+)
 SLOTS = [
     ("file_access", "with_file_access"),
     ("flyte_client", "with_client"),
@@ -71,6 +96,34 @@ class BadRequest(Exception):
     pass
 
 
+class Unsupported(Exception):
+    """The installed flytekit has no API for what was asked."""
+
+
+def features():
+    """The features of protocol 2 this flytekit provides, found in its API."""
+    builder = FlyteContext.Builder
+    found = ["stack"]
+    if hasattr(FlyteContextManager, "with_context"):
+        found.append("with")
+    if hasattr(FlyteContext, "new_builder") and hasattr(builder, "build"):
+        found.append("builders")
+    if hasattr(builder, "enter_conditional_section"):
+        found.append("conditionals")
+    if all(hasattr(ExecutionState, m) for m in ("with_params", "take_branch", "branch_complete")):
+        found.append("execution_states")
+    if all(hasattr(CompilationState, m) for m in ("with_params", "add_node")):
+        found.append("compilation_states")
+    found += ["threads", "tasks"]  # Python's own; how flytekit shares stacks is the release's behaviour
+    if HAS_SIGNALS:
+        found.append("signals")
+    return found
+
+
+def release():
+    return str(getattr(flytekit, "__version__", "unknown"))
+
+
 class Numbering:
     """First-observation numbering of one kind of object ([OBS-4])."""
 
@@ -85,12 +138,12 @@ class Numbering:
             n = len(self.objects)
             self.objects.append(obj)
             self.by_id[id(obj)] = n
-        return f"{self.prefix}{n}"
+        return "%s%d" % (self.prefix, n)
 
     def get(self, name):
         digits = name[len(self.prefix):] if name.startswith(self.prefix) else ""
         if not digits.isdigit() or int(digits) >= len(self.objects):
-            raise BadRequest(f"unknown name {name!r}")
+            raise BadRequest("unknown name %r" % (name,))
         return self.objects[int(digits)]
 
 
@@ -117,7 +170,8 @@ class Names:
         out["compilation_state"] = None if c.compilation_state is None else self.compilation_state(c.compilation_state)
         out["execution_state"] = None if c.execution_state is None else self.execution_state(c.execution_state)
         for field, _ in SLOTS:
-            out[field] = self.opaque_name(getattr(c, field))
+            # A field this release's FlyteContext does not have reads null.
+            out[field] = self.opaque_name(getattr(c, field, None))
         return out
 
     def execution_state(self, e):
@@ -153,20 +207,42 @@ class Names:
         return None if name is None else self.cs.get(name)
 
 
+RANDOM_DIR = re.compile(r"[0-9a-f]{32}$")
+
+
 def sandboxed(path):
-    """[OBS-6]: the default provider's sandbox directory reads `<sandbox>`."""
+    """[OBS-6]: the default provider's sandbox directory reads `<sandbox>`.
+
+    Releases before 0.23 use a new random directory of the sandbox where later
+    ones use the sandbox itself; its random name (a uuid in hex, a form no
+    trace can give) reads `<random>`."""
     p = str(path)
     if p == SANDBOX or p.startswith(SANDBOX + os.sep):
-        return "<sandbox>" + p[len(SANDBOX):]
+        rest = p[len(SANDBOX):]
+        parts = rest.split(os.sep)
+        if len(parts) >= 2 and RANDOM_DIR.match(parts[1]):
+            parts[1] = "<random>"
+        return "<sandbox>" + os.sep.join(parts)
     return p
 
 
+def enum_member(enum, name, known):
+    if name is None:
+        return None
+    try:
+        return enum[name]
+    except KeyError:
+        if name in known:
+            raise Unsupported("this flytekit has no %s %s" % (enum.__name__, name))
+        raise BadRequest("unknown %s %r" % (enum.__name__, name))
+
+
 def mode(name):
-    return None if name is None else ExecutionState.Mode[name]
+    return enum_member(ExecutionState.Mode, name, SPEC_MODES)
 
 
 def branch(name):
-    return None if name is None else BranchEvalMode[name]
+    return enum_member(BranchEvalMode, name, SPEC_BRANCH_MODES)
 
 
 # ----- units: the main thread, threads, tasks ([TRACE-5]) -----
@@ -235,11 +311,29 @@ class Port:
 
     def reset(self):
         units = getattr(self, "units", [])
+        # A trace may be cut off with scopes still open. Close them now, each
+        # in its own unit: left to the garbage collector, a scope's cleanup
+        # would run later, wherever that happens, and pop the new root.
+        for u in reversed(units):
+            while u.scopes:
+                scope = u.scopes.pop()
+                try:
+                    u.run(scope.gen.close)
+                except Exception:
+                    pass
         for u in reversed(units[1:]):
             u.end()
         # [SIG-3], [THR-1]: a new process has no handlers and an empty default stack.
-        FlyteContextManager.signal_handlers.clear()
-        contextvars.Context().run(cm.flyte_context_Var.get).clear()
+        if HAS_SIGNALS:
+            del FlyteContextManager.signal_handlers[:]
+        if STACK_VAR is not None:
+            # The ContextVar's default list is the process default stack; the
+            # main thread's own binding is replaced by initialize() below.
+            del contextvars.Context().run(STACK_VAR.get)[:]
+        else:
+            # Before 1.1 one list on the class is every thread's stack, and
+            # initialize() below replaces it.
+            FlyteContextManager._OBJS = []
         FlyteContextManager.initialize()  # [INIT-1]
         self.names = Names()
         self.units = [MainUnit()]
@@ -248,29 +342,36 @@ class Port:
     def builder(self, req):
         b = self.names.ctx.get(req["from"]).new_builder()
         for step in req["steps"]:
-            if step == "enter_conditional_section":
-                b = b.enter_conditional_section()
-            elif step == "with_new_compilation_state":
-                b = b.with_new_compilation_state()
+            if isinstance(step, str):
+                method, args = step, ()
             else:
                 ((method, value),) = step.items()
                 if method == "with_execution_state":
-                    b = b.with_execution_state(self.names.es_ref(value))
+                    args = (self.names.es_ref(value),)
                 elif method == "with_compilation_state":
-                    b = b.with_compilation_state(self.names.cs_ref(value))
+                    args = (self.names.cs_ref(value),)
                 else:
-                    b = getattr(b, method)(self.names.opaque_ref(value))
+                    args = (self.names.opaque_ref(value),)
+            if method not in BUILDER_STEPS:
+                raise BadRequest("unknown builder step %r" % (method,))
+            if not hasattr(b, method):
+                raise Unsupported("this flytekit's builder has no " + method)
+            b = getattr(b, method)(*args)
         return b
 
     def add_handler(self, tag):
+        if not HAS_SIGNALS:
+            raise Unsupported("this flytekit has no signal handlers")
         log = self.handler_log
         FlyteContextManager.add_signal_handler(lambda signum, frame: log.append({"tag": tag, "signum": signum}))
 
     def sigint(self):
         # [SIG-2]: a real SIGINT; flytekit's handler runs ours, then exit(1),
         # which in Python is a SystemExit we catch here.
+        if not HAS_SIGNALS:
+            raise Unsupported("this flytekit has no signal handlers")
         try:
-            signal.raise_signal(signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)  # signal.raise_signal is Python 3.8+
             for _ in range(1000):  # give the interpreter a chance to run the handler
                 pass
             code = None
@@ -286,7 +387,9 @@ class Port:
             FlyteContextManager.initialize()
             return None
         if name == "current":
-            return n.context(FlyteContextManager.current_context())
+            # Before 1.1 an empty stack gives None instead of a new root.
+            found = FlyteContextManager.current_context()
+            return None if found is None else n.context(found)
         if name == "size":
             return FlyteContextManager.size()
         if name == "push":
@@ -434,12 +537,38 @@ ERRORS = {
 def error_kind(e, req):
     if isinstance(e, Raised):
         return e.label
+    if isinstance(e, Unsupported):
+        return "unsupported"
     for exc_type, kind in ERRORS.get(req.get("op"), {}).items():
         if isinstance(e, exc_type):
             return kind
     if isinstance(e, (BadRequest, KeyError, TypeError, json.JSONDecodeError)):
         return "bad_request"
     return "unexpected_" + type(e).__name__
+
+
+def hello_answer(hello):
+    """[PROTO-2]: the answer to the runner's hello, or an error answer.
+
+    Version 2 when the runner offers it (`newest_version` >= 2): it names the
+    features this flytekit provides and the release. Otherwise version 1,
+    which claims every feature of the reference release."""
+    if hello.get("protocol") != PROTOCOL:
+        return None
+    lowest = hello.get("version")
+    newest = hello.get("newest_version", lowest)
+    if not isinstance(lowest, int) or not isinstance(newest, int) or not lowest <= 1 <= newest:
+        return None
+    if hello.get("profile") != "compat":
+        return {"err": "unsupported_profile"}
+    version = min(newest, NEWEST_VERSION)
+    answer = {"protocol": PROTOCOL, "version": version,
+              "name": "flytekit %s (python %s)" % (release(), sys.version.split()[0]),
+              "profiles": ["compat"]}
+    if version >= 2:
+        answer["features"] = features()
+        answer["release"] = release()
+    return {"hello": answer}
 
 
 def main():
@@ -451,22 +580,16 @@ def main():
     for line in requests:
         line = line.rstrip("\n")
         if port is None:
-            # [PROTO-2]
             try:
                 hello = json.loads(line)["hello"]
-                ok = hello["protocol"] == PROTOCOL and hello["version"] == VERSION
+                answer = hello_answer(hello) if isinstance(hello, dict) else None
             except Exception:
-                ok, hello = False, {}
-            if not ok:
+                answer = None
+            if answer is None:
                 print("bad hello: " + line, file=sys.stderr)
                 answer = {"err": "bad_request"}
-            elif hello.get("profile") != "compat":
-                answer = {"err": "unsupported_profile"}
-            else:
+            elif "hello" in answer:
                 port = Port()
-                answer = {"hello": {"protocol": PROTOCOL, "version": VERSION,
-                                    "name": f"flytekit {flytekit.__version__} (python {sys.version.split()[0]})",
-                                    "profiles": ["compat"]}}
         else:
             req = {}
             try:
