@@ -314,6 +314,10 @@ fn pop_kind(e: PopError) -> Fail {
             PopError::PoppedRoot(_) => "popped_root",
             PopError::Empty => "empty_stack",
             PopError::ThreadExiting => "thread_exiting",
+            // Each unit keeps the tokens of its own scopes: a bug here.
+            PopError::ForeignScope(_) => {
+                return Fail::BadRequest("a scope token of another stack".into())
+            }
         }
         .to_string(),
     )
@@ -480,7 +484,7 @@ impl Worker {
                 self.ctx_answer(&c)
             }
             Op::Build { from, steps } => {
-                let c = self.builder(*from, steps)?.build();
+                let c = self.builder(*from, steps)?.build()?;
                 self.ctx_answer(&c)
             }
             Op::WithEnter { from, steps } => {
@@ -574,7 +578,7 @@ impl Worker {
                 mode,
                 task_resolver,
             } => {
-                let cs = CompilationState::new(prefix, *mode, self.opaque(*task_resolver)?)?;
+                let cs = CompilationState::new(prefix, *mode, self.opaque(*task_resolver)?);
                 self.cs_answer(&cs)
             }
             Op::CsWithParams {
@@ -748,7 +752,7 @@ impl ImplPort {
         if let Op::Reset = op {
             // [INIT-1], [SIG-3]: a new process: no handlers, fresh threads.
             self.session = None;
-            flytectx::signals::reset_signal_handlers();
+            flytectx::harness::reset_signal_handlers();
             self.session = Some(Session::new());
             return Ok(Answer::Ok(Value::Null));
         }
@@ -769,7 +773,7 @@ impl ImplPort {
             }
             Op::Sigint => {
                 // [SIG-2]: what the SIGINT hook does before exiting with 1.
-                flytectx::signals::run_signal_handlers(flytectx::signals::SIGINT);
+                flytectx::harness::run_signal_handlers(flytectx::harness::SIGINT);
                 let ran = s
                     .handler_log
                     .lock()
