@@ -122,7 +122,9 @@ impl<T> Arena<T> {
         if let Some(slot) = self.slots.get_mut(index as usize) {
             self.free_head = slot.link;
             slot.link = 1;
-            slot.value = Some(value);
+            // A free slot holds None: forgetting what was there drops
+            // nothing, and spares the drop glue an assignment would run.
+            std::mem::forget(slot.value.replace(value));
             return Handle::new(index, slot.generation);
         }
         self.push_slot(value)

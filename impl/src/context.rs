@@ -13,8 +13,8 @@
 
 use crate::arena::Handle;
 use crate::data::{
-    BranchEvalMode, CsData, CtxData, CtxHandle, EsData, LocalFileAccess, Nodes, Opaque, Shared,
-    Slots,
+    BranchEvalMode, CsData, CtxData, CtxHandle, EsData, Flag, LocalFileAccess, Nodes, Opaque,
+    Shared, Slots,
 };
 use crate::error::Error;
 use crate::heap::{self, thread_heap, with_thread, HeapRef};
@@ -57,7 +57,7 @@ pub struct ContextFields {
 fn fields_of(d: &CtxData) -> ContextFields {
     ContextFields {
         level: d.level,
-        in_a_condition: d.in_a_condition,
+        in_a_condition: d.in_a_condition.get(),
         execution_state: d.shared.execution_state.clone().map(ExecutionState),
         compilation_state: d.shared.compilation_state.clone().map(CompilationState),
         slots: d.shared.slots.clone(),
@@ -93,8 +93,15 @@ impl ContextRef {
     /// `f` must not drop user values (cloning them is fine).
     #[inline]
     fn with<R>(self, f: impl FnOnce(&CtxData) -> R) -> Result<R, Error> {
-        with_thread(|t| t.heap.borrow().contexts.get(self.h).map(f).ok_or(Error::Stale))
-            .unwrap_or(Err(Error::ThreadExiting))
+        with_thread(|t| {
+            t.heap
+                .borrow()
+                .contexts
+                .get(self.h)
+                .map(f)
+                .ok_or(Error::Stale)
+        })
+        .unwrap_or(Err(Error::ThreadExiting))
     }
 
     /// Whether the context is still alive.
@@ -107,7 +114,7 @@ impl ContextRef {
     }
     /// Whether it was built in a conditional section ([COND-7]).
     pub fn in_a_condition(self) -> Result<bool, Error> {
-        self.with(|d| d.in_a_condition)
+        self.with(|d| d.in_a_condition.get())
     }
     /// [ORIG-1]: where the context was last pushed from.
     pub fn origin(self) -> Result<Option<&'static Location<'static>>, Error> {
@@ -172,7 +179,7 @@ impl Context {
     }
     /// Whether it was built in a conditional section ([COND-7]).
     pub fn in_a_condition(&self) -> bool {
-        self.read(|d| d.in_a_condition)
+        self.read(|d| d.in_a_condition.get())
     }
     /// [ORIG-1]: where the context was last pushed from.
     pub fn origin(&self) -> Option<&'static Location<'static>> {
@@ -284,7 +291,7 @@ impl std::fmt::Debug for Context {
             f.debug_struct("Context")
                 .field("id", &self.h.raw())
                 .field("level", &d.level)
-                .field("in_a_condition", &d.in_a_condition)
+                .field("in_a_condition", &d.in_a_condition.get())
                 .finish_non_exhaustive()
         })
     }
@@ -298,7 +305,7 @@ pub struct Builder {
     shared: Rc<Shared>,
     /// The level of the context it came from; the built one is one above.
     level: i64,
-    in_a_condition: bool,
+    in_a_condition: Flag,
 }
 
 impl Builder {
@@ -313,7 +320,7 @@ impl Builder {
                 ..Shared::default()
             }),
             level: 0,
-            in_a_condition: false,
+            in_a_condition: Flag::new(false),
         }
     }
 
@@ -323,7 +330,7 @@ impl Builder {
     }
     /// Whether the built context will be in a conditional section ([COND-7]).
     pub fn in_a_condition(&self) -> bool {
-        self.in_a_condition
+        self.in_a_condition.get()
     }
     /// The execution state the built context will have.
     pub fn execution_state(&self) -> Option<ExecutionState> {
@@ -398,7 +405,7 @@ impl Builder {
         if let Some(es) = self.execution_state() {
             // [COND-2]; [COND-6]: non-local states are kept.
             if es.is_local_execution() {
-                if !self.in_a_condition {
+                if !self.in_a_condition.get() {
                     // [COND-3]
                     let skipped =
                         es.with_params(None, None, None, Some(BranchEvalMode::BranchSkipped), None);
@@ -412,7 +419,7 @@ impl Builder {
             }
         }
         // [COND-7]
-        self.in_a_condition = true;
+        self.in_a_condition = Flag::new(true);
         self
     }
 
@@ -441,7 +448,7 @@ impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("level", &self.level)
-            .field("in_a_condition", &self.in_a_condition)
+            .field("in_a_condition", &self.in_a_condition.get())
             .finish_non_exhaustive()
     }
 }

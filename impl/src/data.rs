@@ -167,6 +167,24 @@ pub(crate) struct Shared {
     pub(crate) slots: Slots,
 }
 
+/// A yes/no field kept as a byte, not a `bool`. A `bool` lends its spare
+/// values to the `Option`s and `Result`s around the structs holding it (a
+/// builder, a context in its slot): their tag becomes a byte written inside
+/// the struct, and moving the struct reads that byte back within a wider
+/// load, which stalls store forwarding. A byte has no spare values, so they
+/// use the null of the struct's counted reference instead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Flag(u8);
+
+impl Flag {
+    pub(crate) const fn new(yes: bool) -> Flag {
+        Flag(yes as u8)
+    }
+    pub(crate) fn get(self) -> bool {
+        self.0 != 0
+    }
+}
+
 /// A context, as its arena slot holds it. Dropping it may drop user values
 /// (through `shared`): never do so while the heap is borrowed.
 pub(crate) struct CtxData {
@@ -175,7 +193,7 @@ pub(crate) struct CtxData {
     /// [ORIG-1]: set by each push; with the owner count, the only part of a
     /// context that changes.
     pub(crate) origin: Option<&'static Location<'static>>,
-    pub(crate) in_a_condition: bool,
+    pub(crate) in_a_condition: Flag,
 }
 
 /// What names a context in its thread's arena.

@@ -155,6 +155,7 @@ pub struct ContextGuard {
 
 impl ContextGuard {
     /// The context the scope pushed.
+    #[inline]
     pub fn context(&self) -> ContextRef {
         self.token
             .as_ref()
@@ -176,6 +177,7 @@ impl ContextGuard {
 }
 
 impl Drop for ContextGuard {
+    #[inline]
     fn drop(&mut self) {
         if let Some(t) = self.token.take() {
             // A drop cannot report the cleanup's failure; the popped root is freed.

@@ -123,6 +123,7 @@ pub(crate) fn with_thread<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
 }
 
 /// This thread's heap, or None while the thread is torn down.
+#[inline]
 pub(crate) fn thread_heap() -> Option<HeapRef> {
     with_thread(|t| Rc::clone(&t.heap))
 }

@@ -236,6 +236,7 @@ impl std::ops::DerefMut for Scope<'_> {
 }
 
 impl Drop for Scope<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(t) = self.token.take() {
             // A drop cannot report the cleanup's failure; the popped root is freed.

@@ -14,7 +14,7 @@
 use crate::arena::Arena;
 use crate::context::{Builder, Context, ContextRef};
 use crate::data::{
-    CtxData, CtxHandle, EsData, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots,
+    CtxData, CtxHandle, EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots,
 };
 use crate::error::Error;
 use crate::heap::{self, Freed, HeapRef, StackId};
@@ -69,7 +69,7 @@ fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData 
         }),
         // [ORIG-3]
         origin: Some(origin),
-        in_a_condition: false,
+        in_a_condition: Flag::new(false),
     }
 }
 
@@ -202,11 +202,7 @@ pub(crate) fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<()
 /// when an entry's context is freed (handed out, to drop) or the last entry
 /// goes.
 #[inline]
-fn pop_to_mark(
-    arena: &mut Arena<CtxData>,
-    stack: &mut Vec<u32>,
-    mark: usize,
-) -> (Freed, Cleanup) {
+fn pop_to_mark(arena: &mut Arena<CtxData>, stack: &mut Vec<u32>, mark: usize) -> (Freed, Cleanup) {
     while stack.len() >= mark {
         let Some(index) = stack.pop() else { break };
         if stack.is_empty() {

@@ -26,7 +26,6 @@ fn count(allocations: usize, bytes: isize) {
     let _ = NET_BYTES.try_with(|b| b.set(b.get() + bytes));
 }
 
-
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if counting() {
@@ -203,7 +202,10 @@ fn a_live_context_and_a_stack_entry_take_at_most_half_the_models_memory() {
             per(impl_entry),
             per(model_entry)
         );
-        assert!(impl_ctx > 0 && impl_entry > 0, "the counting allocator counts");
+        assert!(
+            impl_ctx > 0 && impl_entry > 0,
+            "the counting allocator counts"
+        );
         assert!(
             2 * impl_ctx <= model_ctx,
             "a context: impl {impl_ctx} B, model {model_ctx} B for {N}"

@@ -298,7 +298,8 @@ fn accessors_and_identity() {
         .new_builder()
         .unwrap()
         .enter_conditional_section()
-        .build().unwrap();
+        .build()
+        .unwrap();
     let d = root.new_builder().unwrap().build().unwrap();
     assert_eq!((c.in_a_condition(), d.in_a_condition()), (true, false));
     assert_eq!(
@@ -316,7 +317,12 @@ fn accessors_and_identity() {
         (d.new_builder().level(), d.new_builder().in_a_condition()),
         (2, false)
     );
-    let with_cs = root.upgrade().unwrap().with_new_compilation_state().build().unwrap();
+    let with_cs = root
+        .upgrade()
+        .unwrap()
+        .with_new_compilation_state()
+        .build()
+        .unwrap();
     assert!(with_cs.compilation_state().is_some(), "[BLD-5]");
     assert!(c.compilation_state().is_none());
     assert_eq!(m.entries(), vec![root]);
@@ -381,14 +387,8 @@ fn dropping_builders_managers_and_scopes_releases_what_they_hold() {
         );
         drop(root.new_builder().with_new_compilation_state());
         // Builders holding only one of the two states.
-        drop(
-            flytectx::Builder::new(None)
-                .with_execution_state(Some(&es)),
-        );
-        drop(
-            flytectx::Builder::new(None)
-                .with_new_compilation_state(),
-        );
+        drop(flytectx::Builder::new(None).with_execution_state(Some(&es)));
+        drop(flytectx::Builder::new(None).with_new_compilation_state());
         // A manager with entries, and a scope left by dropping it.
         let mut m = ContextManager::new().unwrap();
         let r = m.current_context();
@@ -465,21 +465,41 @@ fn a_panic_in_a_managers_with_context_body_leaves_the_scope() {
         });
     }));
     assert!(result.is_err());
-    assert_eq!(m.size(), 1, "the scope and what its body pushed were popped");
+    assert_eq!(
+        m.size(),
+        1,
+        "the scope and what its body pushed were popped"
+    );
     assert_eq!(m.current_context(), root);
 }
 
 #[test]
 fn a_builder_shares_what_it_did_not_change_and_copies_on_change() {
     let root = flytectx::current_context().upgrade().unwrap();
-    let es = root.execution_state().expect("[INIT-4]: a root has a state");
+    let es = root
+        .execution_state()
+        .expect("[INIT-4]: a root has a state");
     let plain = root.new_builder().build().unwrap();
     assert_eq!(plain.execution_state(), Some(es.clone()), "[BLD-1]");
     let client: flytectx::Opaque = std::rc::Rc::new(1u8);
-    let changed = root.new_builder().with_client(Some(client.clone())).build().unwrap();
+    let changed = root
+        .new_builder()
+        .with_client(Some(client.clone()))
+        .build()
+        .unwrap();
     let f = changed.fields();
-    assert!(std::rc::Rc::ptr_eq(f.slots.flyte_client.as_ref().unwrap(), &client));
-    assert_eq!(f.execution_state, Some(es), "the unchanged state is the same object");
-    assert!(root.fields().slots.flyte_client.is_none(), "the source is untouched");
+    assert!(std::rc::Rc::ptr_eq(
+        f.slots.flyte_client.as_ref().unwrap(),
+        &client
+    ));
+    assert_eq!(
+        f.execution_state,
+        Some(es),
+        "the unchanged state is the same object"
+    );
+    assert!(
+        root.fields().slots.flyte_client.is_none(),
+        "the source is untouched"
+    );
     assert!(plain.fields().slots.flyte_client.is_none());
 }
