@@ -25,6 +25,8 @@
 //! so the whole table takes a few minutes; criterion's `--warm-up-time` and
 //! `--measurement-time` flags override them.
 
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use flytectx_model::{Model, Profile};
 use std::hint::black_box;
@@ -148,9 +150,7 @@ fn build_push_pop(c: &mut Criterion) {
     assert_root_only();
 
     g.bench_function("model", |b| {
-        b.iter_custom(|iters| {
-            time_model_in_chunks(iters, ops::model_build_push_pop)
-        })
+        b.iter_custom(|iters| time_model_in_chunks(iters, ops::model_build_push_pop))
     });
     g.finish();
 }

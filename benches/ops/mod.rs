@@ -18,7 +18,7 @@ use std::hint::black_box;
 /// around code that runs "in" an existing context. The popped strong handle
 /// is released at once, as a caller would.
 #[inline(always)]
-pub fn push_pop() {
+pub(crate) fn push_pop() {
     flytectx::push_context(black_box(flytectx::current_context())).expect("the top is alive");
     drop(black_box(flytectx::pop_context()));
 }
@@ -28,7 +28,7 @@ pub fn push_pop() {
 /// builder from the current context, build the scope's context, push it,
 /// run the body, pop and free it. Returns the scope's (now freed) context.
 #[inline(always)]
-pub fn with_context() -> flytectx::ContextRef {
+pub(crate) fn with_context() -> flytectx::ContextRef {
     let builder = flytectx::current_context()
         .new_builder()
         .expect("the top is alive");
@@ -39,7 +39,7 @@ pub fn with_context() -> flytectx::ContextRef {
 /// The long-hand of a scope: derive, build, push, pop. The built context is
 /// freed when both its handle and the popped handle are gone.
 #[inline(always)]
-pub fn build_push_pop() {
+pub(crate) fn build_push_pop() {
     let ctx = flytectx::current_context()
         .new_builder()
         .expect("the top is alive")
@@ -52,7 +52,7 @@ pub fn build_push_pop() {
 
 /// Read the current context.
 #[inline(always)]
-pub fn current() -> flytectx::ContextRef {
+pub(crate) fn current() -> flytectx::ContextRef {
     black_box(flytectx::current_context())
 }
 
@@ -60,7 +60,7 @@ pub fn current() -> flytectx::ContextRef {
 
 /// [`push_pop`] on the model.
 #[inline(always)]
-pub fn model_push_pop(m: &mut Model) {
+pub(crate) fn model_push_pop(m: &mut Model) {
     let top = m.current_context();
     m.push_context(black_box(top), None);
     black_box(m.pop_context()).expect("the root stays");
@@ -68,7 +68,7 @@ pub fn model_push_pop(m: &mut Model) {
 
 /// [`with_context`] on the model.
 #[inline(always)]
-pub fn model_with_context(m: &mut Model) -> CtxId {
+pub(crate) fn model_with_context(m: &mut Model) -> CtxId {
     let top = m.current_context();
     let builder = m.new_builder(top);
     black_box(m.with_context(&builder, |_, ctx| Ok(black_box(ctx))))
@@ -77,7 +77,7 @@ pub fn model_with_context(m: &mut Model) -> CtxId {
 
 /// [`build_push_pop`] on the model.
 #[inline(always)]
-pub fn model_build_push_pop(m: &mut Model) {
+pub(crate) fn model_build_push_pop(m: &mut Model) {
     let top = m.current_context();
     let built = m.build(&m.new_builder(top));
     m.push_context(black_box(built), None);
@@ -86,7 +86,7 @@ pub fn model_build_push_pop(m: &mut Model) {
 
 /// [`current`] on the model.
 #[inline(always)]
-pub fn model_current(m: &mut Model) -> CtxId {
+pub(crate) fn model_current(m: &mut Model) -> CtxId {
     black_box(m.current_context())
 }
 
@@ -114,7 +114,7 @@ fn vec_top() -> Option<u32> {
 /// push it, pop it. What the impl can hardly beat: it keeps its stack in the
 /// same kind of place, and also keeps reference counts and origins.
 #[inline(always)]
-pub fn vec_push_pop() {
+pub(crate) fn vec_push_pop() {
     let top = vec_top().expect("the root is there");
     let _ = VEC_STACK.try_with(|s| s.borrow_mut().push(black_box(top)));
     black_box(VEC_STACK.try_with(|s| s.borrow_mut().pop()).ok());
@@ -124,20 +124,20 @@ pub fn vec_push_pop() {
 /// Option<u32> would be stored as two halves and reloaded as one word, a
 /// store-forwarding stall that costs more than the read itself.
 #[inline(always)]
-pub fn vec_current() -> u32 {
+pub(crate) fn vec_current() -> u32 {
     black_box(vec_top().unwrap_or(0))
 }
 
 /// The physical floor of [`push_pop`]: a one-slot "stack" in a
 /// `thread_local!` `Cell<u32>`; replace the top, then restore it.
 #[inline(always)]
-pub fn cell_push_pop() {
+pub(crate) fn cell_push_pop() {
     let old = CELL_TOP.try_with(|t| t.replace(black_box(2))).ok();
     let _ = CELL_TOP.try_with(|t| t.set(black_box(old).unwrap_or(1)));
 }
 
 /// The physical floor of [`current`]: one thread-local access and one load.
 #[inline(always)]
-pub fn cell_current() -> u32 {
+pub(crate) fn cell_current() -> u32 {
     black_box(CELL_TOP.try_with(Cell::get).unwrap_or(0))
 }

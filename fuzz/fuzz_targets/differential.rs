@@ -7,6 +7,7 @@
 //! protocol (e.g. panicking), is a crash.
 
 #![no_main]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 use flytectx_conformance::generate::{concretize, Move};
 use flytectx_conformance::impl_port::ImplPort;
