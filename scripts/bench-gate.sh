@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The instruction-count gate: runs benches/gate.rs under callgrind (gungraun)
 # and fails (exit 1) if an operation's instruction count grew by more than
-# 5 % over benches/gate-baseline.json or passed its target Ir per operation,
-# printing old/new counts and the impl/model and impl/baseline ratios.
+# 5 % over benches/gate-baseline.json, printing the counts, each against its
+# target Ir per operation, and the impl/model and impl/baseline ratios.
 #
 #   scripts/bench-gate.sh            # check
 #   scripts/bench-gate.sh --update   # rewrite the baseline on purpose

@@ -12,6 +12,10 @@ python=$(scripts/python-env.sh)
 step "cargo test: model, implementation, runner, corpus, snapshots, property tests"
 cargo test --workspace --release
 
+step "lint wall of the implementation crate: clippy and rustdoc, warnings denied"
+cargo clippy -p flytectx --all-targets -- -D warnings
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps -p flytectx
+
 step "spec coverage: every clause has a model rule and a test or golden trace"
 cargo run --release --quiet -- coverage --check | tail -n 1
 
