@@ -15,6 +15,15 @@ use flytectx_conformance::port::Port;
 use flytectx_conformance::run::{compare, expect};
 use flytectx_model::{Op, Profile};
 use libfuzzer_sys::fuzz_target;
+use std::cell::RefCell;
+
+thread_local! {
+    // One port for every input, as a long-lived port process would be: each
+    // trace starts with `reset`. A port per input would start (and join) a
+    // thread for every input with a `thread_begin`, which cost more than the
+    // trace itself and held on to memory.
+    static PORT: RefCell<ImplPort> = RefCell::new(ImplPort::new());
+}
 
 /// Bounds on a trace, so that one input stays a few milliseconds at most.
 const MAX_MOVES: usize = 64;
@@ -53,8 +62,7 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
         ),
     };
 
-    let mut port = ImplPort::new();
-    let actual = match port.run(&expected.wire) {
+    let actual = match PORT.with(|p| p.borrow_mut().run(&expected.wire)) {
         Ok(a) => a,
         Err(failure) => panic!(
             "the implementation failed the port protocol: {failure}\n\
