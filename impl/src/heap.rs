@@ -95,18 +95,13 @@ pub(crate) struct ThreadState {
     pub(crate) default_task_resolver: Opaque,
 }
 
-impl Drop for ThreadState {
-    fn drop(&mut self) {
-        // The mirror of the top must not outlive the stack it mirrors.
-        CURRENT.set(None);
-    }
-}
-
 thread_local! {
     /// The top of the thread stack (`heap.thread_stack`), mirrored in a
     /// thread local of its own: constant-initialized and without a
     /// destructor, reading it is one load, with no lazy-initialization check
-    /// and no borrow ([CUR-1]). `None` also while the stack is empty.
+    /// and no borrow ([CUR-1]). `None` also while the stack is empty. It
+    /// outlives the stack at thread exit; a handle read from it then names
+    /// nothing reachable, and using it fails with `Error::ThreadExiting`.
     pub(crate) static CURRENT: Cell<Option<CtxHandle>> = const { Cell::new(None) };
 
     static THREAD: ThreadState = ThreadState {

@@ -308,6 +308,8 @@ fn accessors_and_identity() {
     );
     assert_eq!(c.clone(), c, "the same context");
     assert_ne!(c, d);
+    let distinct: std::collections::HashSet<_> = [root, c.weak(), d.weak(), c.weak()].into();
+    assert_eq!(distinct.len(), 3, "weak handles hash by what they name");
     assert!(c == c.weak() && !(c == d.weak()));
     assert_eq!(c.weak().id(), c.id());
     assert_ne!(c.id(), d.id());
@@ -340,6 +342,8 @@ fn accessors_and_identity() {
         .unwrap();
     let same = cs.nodes();
     assert!(same.same(&cs.nodes()));
+    assert_eq!(cs.clone(), cs, "[CS-5]: identity is the object");
+    assert_ne!(cs.with_params(None, None, None, None), cs);
     assert!(!same.same(&cs.with_params(Some("p"), None, None, None).nodes()));
 }
 
@@ -418,7 +422,11 @@ fn a_scope_token_is_refused_by_every_stack_but_its_own_and_nothing_changes() {
     assert_eq!((a.size(), b.size()), (2, 2));
     // The bug this pins: `b.exit_scope(token_from_a)` used to return Ok and
     // pop b's entry (the marks happened to match).
-    let token = match b.exit_scope(token) {
+    let refused = b.exit_scope(token);
+    #[allow(clippy::eq_op)] // the error compares by the token it holds
+    let same = refused == refused;
+    assert!(same && refused != Err(PopError::Empty));
+    let token = match refused {
         Err(PopError::ForeignScope(t)) => t,
         other => panic!("a foreign token must be refused, got {other:?}"),
     };
