@@ -17,18 +17,20 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod registry;
 mod worker;
 
 use crate::port::{FailureKind, Port, PortFailure};
 use flytectx_model::answer::{Answer, HandlerRun, SigintAnswer};
 use flytectx_model::trace::Op;
+use registry::SharedNamer;
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use worker::{Fail, SharedNamer, Worker};
+use worker::{Fail, Worker};
 
 /// A panic's message.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
