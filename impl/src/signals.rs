@@ -107,5 +107,24 @@ mod tests {
         let got: Vec<_> = rx.try_iter().collect();
         assert_eq!(got, vec![(2, 2, 1)]);
         reset_signal_handlers();
+
+        // The same, through the hooks harnesses get (the `harness` feature).
+        #[cfg(feature = "harness")]
+        {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let tx = std::sync::Mutex::new(tx);
+            add_signal_handler(move |signum| {
+                let _ = tx.lock().unwrap().send(signum);
+            });
+            crate::harness::run_signal_handlers(crate::harness::SIGINT);
+            crate::harness::reset_signal_handlers();
+            crate::harness::run_signal_handlers(crate::harness::SIGINT);
+            assert_eq!(
+                rx.try_iter().collect::<Vec<_>>(),
+                vec![2],
+                "run once, then forgotten"
+            );
+            assert_eq!(signal_handler_count(), 0);
+        }
     }
 }

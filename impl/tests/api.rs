@@ -310,6 +310,12 @@ fn accessors_and_identity() {
     assert_ne!(c, d);
     let distinct: std::collections::HashSet<_> = [root, c.weak(), d.weak(), c.weak()].into();
     assert_eq!(distinct.len(), 3, "weak handles hash by what they name");
+    let hash = |r: flytectx::ContextRef| {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(r)
+    };
+    assert_eq!(hash(c.weak()), hash(c.weak()));
+    assert_ne!(hash(c.weak()), hash(d.weak()), "what they name is hashed");
     assert!(c == c.weak() && !(c == d.weak()));
     assert_eq!(c.weak().id(), c.id());
     assert_ne!(c.id(), d.id());
