@@ -92,7 +92,7 @@ struct WorkerThread {
 /// How long the driver waits for a batch by spinning before it sleeps: a
 /// short run of operations is answered well within it, and sleeping (then
 /// being woken) costs two system calls and a context switch.
-const SPIN: Duration = Duration::from_micros(50);
+const SPIN: Duration = Duration::from_micros(25);
 
 impl WorkerThread {
     fn spawn() -> WorkerThread {
@@ -165,17 +165,27 @@ impl WorkerThread {
     }
 }
 
-/// The next message: for [`SPIN`], poll and yield the processor (to the
-/// thread that will send it, when the two share a core); then sleep until
+/// The next message: first poll it in a busy loop for [`SPIN`] (a started
+/// thread usually answers within it when a core is free, and nothing then
+/// costs a system call), then for as long again yield the processor (to the
+/// thread that will send it, when the two share a core), then sleep until
 /// it comes.
 fn spin_then_wait<T>(rx: &Receiver<T>) -> Option<T> {
-    let until = Instant::now() + SPIN;
+    let start = Instant::now();
     loop {
-        match rx.try_recv() {
-            Ok(message) => return Some(message),
-            Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) if Instant::now() < until => std::thread::yield_now(),
-            Err(TryRecvError::Empty) => return rx.recv().ok(),
+        for _ in 0..64 {
+            match rx.try_recv() {
+                Ok(message) => return Some(message),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
+        let waited = start.elapsed();
+        if waited >= 2 * SPIN {
+            return rx.recv().ok();
+        }
+        if waited >= SPIN {
+            std::thread::yield_now();
         }
     }
 }
