@@ -14,13 +14,20 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     files.sort();
-    let mut out = String::from("/// The golden corpus: (file name, contents).\npub const CORPUS: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The golden corpus: (file name, contents).\npub const CORPUS: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().expect("a file").to_string_lossy();
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", f.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            f.display().to_string()
+        );
     }
     out.push_str("];\n");
-    let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("corpus.rs");
+    let target =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("corpus.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
 }

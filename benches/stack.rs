@@ -25,22 +25,14 @@
 //! so the whole table takes a few minutes; criterion's `--warm-up-time` and
 //! `--measurement-time` flags override them.
 
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use flytectx_model::{Model, Profile};
-use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 mod ops;
-
-thread_local! {
-    // Holds the root, like the impl's stack outside any scope.
-    static VEC_STACK: RefCell<Vec<u32>> = RefCell::new(vec![1]);
-    // Lazy on purpose, not `const`: the impl's thread local is lazy, and the
-    // floor is meant for the same kind of access.
-    #[allow(clippy::missing_const_for_thread_local)]
-    static CELL_TOP: Cell<u32> = Cell::new(1);
-}
 
 /// A value to put in an opentelemetry context; what it holds does not matter.
 #[derive(Debug)]
@@ -78,15 +70,6 @@ fn assert_root_only() {
     assert_eq!(flytectx::size(), 1, "a benchmark left the stack unbalanced");
 }
 
-/// The naive stack's read of the top, shared by `current` and `push_pop`.
-#[inline(always)]
-fn vec_top() -> Option<u32> {
-    VEC_STACK
-        .try_with(|s| s.borrow().last().copied())
-        .ok()
-        .flatten()
-}
-
 fn push_pop(c: &mut Criterion) {
     let mut g = c.benchmark_group("push_pop");
 
@@ -95,29 +78,14 @@ fn push_pop(c: &mut Criterion) {
 
     g.bench_function("model", |b| {
         let mut m = Model::new(Profile::Isolated);
-        b.iter(|| {
-            let top = m.current_context();
-            m.push_context(black_box(top), None);
-            black_box(m.pop_context()).expect("the root stays");
-        })
+        b.iter(|| ops::model_push_pop(&mut m))
     });
 
     // Same steps as the impl: read the top, push it, pop it.
-    g.bench_function("vec_baseline", |b| {
-        b.iter(|| {
-            let top = vec_top().expect("the root is there");
-            let _ = VEC_STACK.try_with(|s| s.borrow_mut().push(black_box(top)));
-            black_box(VEC_STACK.try_with(|s| s.borrow_mut().pop()).ok());
-        })
-    });
+    g.bench_function("vec_baseline", |b| b.iter(ops::vec_push_pop));
 
     // A one-slot "stack": replace the top, then restore it.
-    g.bench_function("cell_limit", |b| {
-        b.iter(|| {
-            let old = CELL_TOP.try_with(|t| t.replace(black_box(2))).ok();
-            let _ = CELL_TOP.try_with(|t| t.set(black_box(old).unwrap_or(1)));
-        })
-    });
+    g.bench_function("cell_limit", |b| b.iter(ops::cell_push_pop));
 
     // Attaching a context that already exists, as the impl pushes one that
     // already exists: the clone is the counterpart of the impl's retain, the
@@ -131,22 +99,13 @@ fn push_pop(c: &mut Criterion) {
 
 fn current(c: &mut Criterion) {
     let mut g = c.benchmark_group("current");
-    g.bench_function("impl", |b| {
-        b.iter(|| black_box(flytectx::current_context()))
-    });
+    g.bench_function("impl", |b| b.iter(ops::current));
     g.bench_function("model", |b| {
         let mut m = Model::new(Profile::Isolated);
-        b.iter(|| black_box(m.current_context()))
+        b.iter(|| ops::model_current(&mut m))
     });
-    // The baselines hand a plain u32 to black_box: an Option<u32> would be
-    // stored as two halves and reloaded as one word, a store-forwarding stall
-    // that costs more than the read itself and measures the harness.
-    g.bench_function("tls_baseline", |b| {
-        b.iter(|| black_box(vec_top().unwrap_or(0)))
-    });
-    g.bench_function("cell_limit", |b| {
-        b.iter(|| black_box(CELL_TOP.try_with(Cell::get).unwrap_or(0)))
-    });
+    g.bench_function("tls_baseline", |b| b.iter(ops::vec_current));
+    g.bench_function("cell_limit", |b| b.iter(ops::cell_current));
     // The address of the current context: borrows it, as the impl's handle
     // names it, without the clone that `Context::current()` would add.
     g.bench_function("otel", |b| {
@@ -168,10 +127,7 @@ fn with_context(c: &mut Criterion) {
     g.bench_function("model", |b| {
         b.iter_custom(|iters| {
             time_model_in_chunks(iters, |m| {
-                let top = m.current_context();
-                let builder = m.new_builder(top);
-                black_box(m.with_context(&builder, |_, ctx| Ok(black_box(ctx))))
-                    .expect("the scope pops its own context");
+                ops::model_with_context(m);
             })
         })
     });
@@ -194,14 +150,7 @@ fn build_push_pop(c: &mut Criterion) {
     assert_root_only();
 
     g.bench_function("model", |b| {
-        b.iter_custom(|iters| {
-            time_model_in_chunks(iters, |m| {
-                let top = m.current_context();
-                let built = m.build(&m.new_builder(top));
-                m.push_context(black_box(built), None);
-                black_box(m.pop_context()).expect("the root stays");
-            })
-        })
+        b.iter_custom(|iters| time_model_in_chunks(iters, ops::model_build_push_pop))
     });
     g.finish();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The instruction-count gate: runs benches/gate.rs under callgrind (gungraun)
 # and fails (exit 1) if an operation's instruction count grew by more than
-# 5 % over benches/gate-baseline.json, printing old/new/ratio per benchmark.
+# 5 % over benches/gate-baseline.json, printing the counts, each against its
+# target Ir per operation, and the impl/model and impl/baseline ratios.
 #
 #   scripts/bench-gate.sh            # check
 #   scripts/bench-gate.sh --update   # rewrite the baseline on purpose
@@ -21,7 +22,7 @@ update=
 for arg in "$@"; do
     case "$arg" in
         --update) update=--update ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench-gate: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done

@@ -7,6 +7,7 @@ Used by scripts/bench-table.sh; see there for how to run it.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -85,7 +86,7 @@ def fmt_ratio(a, b):
 
 
 def table(rows):
-    headers = [h for h, _ in COLUMNS] + ["flytekit", "impl/baseline", "otel/impl", "flytekit/impl"]
+    headers = [h for h, _ in COLUMNS] + ["flytekit", "impl/model", "impl/baseline", "otel/impl", "flytekit/impl"]
     out = ["| operation | " + " | ".join(headers) + " |", "|---" + "|---:" * len(headers) + "|"]
     for label, c in rows:
         values = [fmt_ns(c[h]) for h, _ in COLUMNS] + [fmt_ns(c["flytekit"])]
@@ -95,11 +96,41 @@ def table(rows):
             # the ratio says whether depth costs anything.
             baseline = next((cc["impl"] for ll, cc in rows if ll == "push_pop"), None)
         values += [
+            fmt_ratio(c["impl"], c["model"]),
             fmt_ratio(c["impl"], baseline),
             fmt_ratio(c["otel"], c["impl"]),
             fmt_ratio(c["flytekit"], c["impl"]),
         ]
         out.append(f"| {label} | " + " | ".join(values) + " |")
+    return "\n".join(out)
+
+
+def read_memory(path):
+    """The figures impl/tests/allocations.rs printed: {what: (impl, model)}.
+    Lines: `bytes per live context: impl A (with one field changed: B), model C`
+    and `bytes per stack entry: impl D, model E`."""
+    if not path:
+        return {}
+    with open(path) as f:
+        text = f.read()
+    out = {}
+    m = re.search(r"bytes per live context: impl ([\d.]+) \(with one field changed: ([\d.]+)\), model ([\d.]+)", text)
+    if m:
+        out["a live context, derived unchanged (a scope's)"] = (float(m[1]), float(m[3]))
+        out["a live context with one field changed"] = (float(m[2]), float(m[3]))
+    m = re.search(r"bytes per stack entry: impl ([\d.]+), model ([\d.]+)", text)
+    if m:
+        out["a stack entry"] = (float(m[1]), float(m[2]))
+    return out
+
+
+def memory_table(memory):
+    out = [
+        "| memory: heap bytes per | impl | model | impl/model |",
+        "|---|---:|---:|---:|",
+    ]
+    for what, (i, m) in memory.items():
+        out.append(f"| {what} | {i:.1f} | {m:.1f} | {fmt_ratio(i, m)} |")
     return "\n".join(out)
 
 
@@ -120,7 +151,7 @@ def machine():
     return f"{os.cpu_count()} CPUs ({model}), {rustc}"
 
 
-def section(rows, flytekit):
+def section(rows, flytekit, memory):
     fk = ""
     if flytekit:
         fk = f", flytekit {flytekit['flytekit']} on Python {flytekit['python']}"
@@ -143,6 +174,20 @@ def section(rows, flytekit):
             "",
             table(rows),
             "",
+        ]
+        + (
+            [
+                "Memory, from the same run (`impl/tests/allocations.rs`, a counting "
+                "allocator; 100 000 of each kept alive, vectors' spare capacity included "
+                "alike for both):",
+                "",
+                memory_table(memory),
+                "",
+            ]
+            if memory
+            else []
+        )
+        + [
             END,
         ]
     )
@@ -166,6 +211,7 @@ def main():
     ap.add_argument("--criterion", required=True, help="criterion's output directory (target/criterion)")
     ap.add_argument("--flytekit", help="the JSON scripts/flytekit_bench.py printed")
     ap.add_argument("--since", type=float, default=0, help="ignore criterion results older than this Unix time")
+    ap.add_argument("--memory", help="the output of impl/tests/allocations.rs's memory test")
     ap.add_argument("--readme", help="also replace the table section of this README")
     args = ap.parse_args()
 
@@ -176,9 +222,13 @@ def main():
     rows = collect(args.criterion, flytekit, args.since)
     if all(c["impl"] is None for _, c in rows):
         sys.exit(f"bench_table: no criterion result of this run under {args.criterion}")
+    memory = read_memory(args.memory)
     print(table(rows))
+    if memory:
+        print()
+        print(memory_table(memory))
     if args.readme:
-        write_readme(args.readme, section(rows, flytekit))
+        write_readme(args.readme, section(rows, flytekit, memory))
         print(f"bench_table: wrote the table into {args.readme}", file=sys.stderr)
 
 

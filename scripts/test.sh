@@ -26,7 +26,9 @@ run_step() {
         cargo test --workspace --release
         ;;
     lint)
-        step "lint: the GitHub workflows (actionlint)"
+        step "lint: clippy and rustdoc with warnings denied, and the GitHub workflows (actionlint)"
+        cargo clippy --workspace --all-targets --release -- -D warnings
+        RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace
         scripts/actionlint.sh
         ;;
     coverage)

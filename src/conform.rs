@@ -177,12 +177,18 @@ impl Session<'_> {
             if let Checked::Passed = checked {
                 counts.passed += 1;
                 self.tally.passed(&wire, &t.file.header.clauses);
-                self.report.corpus.traces.push(result(t, TraceStatus::Passed, None));
+                self.report
+                    .corpus
+                    .traces
+                    .push(result(t, TraceStatus::Passed, None));
                 continue;
             }
             counts.failed += 1;
             counts.not_run = (mine.len() - i - 1) as u32;
-            self.report.corpus.traces.push(result(t, TraceStatus::Failed, None));
+            self.report
+                .corpus
+                .traces
+                .push(result(t, TraceStatus::Failed, None));
             let stopped = Some("the run stopped at an earlier failure".to_string());
             for later in &mine[i + 1..] {
                 let not_run = result(later, TraceStatus::NotRun, stopped.clone());
@@ -333,12 +339,18 @@ impl Session<'_> {
         }
         let exp = expect(self.claim.target, &shrunk.ops).expect("a shrunk trace is valid");
         self.tally.failed(exp.wire.get(shrunk.divergence.op_number));
-        self.report.counterexample = Some(self.counterexample(origin, &exp.wire, shrunk.divergence));
+        self.report.counterexample =
+            Some(self.counterexample(origin, &exp.wire, shrunk.divergence));
         Ok(Phase::Stopped)
     }
 
     /// The counterexample of `divergence` on `wire` (with its `reset`).
-    fn counterexample(&self, origin: Origin, wire: &[Op], divergence: Divergence) -> Counterexample {
+    fn counterexample(
+        &self,
+        origin: Origin,
+        wire: &[Op],
+        divergence: Divergence,
+    ) -> Counterexample {
         let expected = expect(self.claim.target, &wire[1..])
             .map(|e| e.answers.iter().map(Answer::to_value).collect())
             .unwrap_or_default();

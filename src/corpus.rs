@@ -157,7 +157,10 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, UsageError> {
             }
         )));
     }
-    let traces = paths.iter().map(|p| load_file(p)).collect::<Result<_, _>>()?;
+    let traces = paths
+        .iter()
+        .map(|p| load_file(p))
+        .collect::<Result<_, _>>()?;
     Ok(Loaded { traces, ignored })
 }
 

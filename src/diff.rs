@@ -24,7 +24,11 @@ pub struct FieldDiff {
 impl fmt::Display for FieldDiff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |v: &Option<Value>| v.as_ref().map_or("nothing".to_string(), Value::to_string);
-        let path = if self.path.is_empty() { "the answer" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "the answer"
+        } else {
+            &self.path
+        };
         write!(
             f,
             "{path}: expected {}, got {}",
@@ -86,7 +90,11 @@ pub struct Made {
 
 impl fmt::Display for Made {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} = {} at operation {}", self.name, self.op, self.op_number)
+        write!(
+            f,
+            "{} = {} at operation {}",
+            self.name, self.op, self.op_number
+        )
     }
 }
 
@@ -136,7 +144,10 @@ fn names_in(v: &Value, out: &mut Vec<String>) {
 pub fn names_touched(op: &Value, answer: &Value) -> Vec<String> {
     let mut names = Vec::new();
     if let Value::Object(fields) = op {
-        for (_, v) in fields.iter().filter(|(k, _)| OP_NAME_FIELDS.contains(&k.as_str())) {
+        for (_, v) in fields
+            .iter()
+            .filter(|(k, _)| OP_NAME_FIELDS.contains(&k.as_str()))
+        {
             let mut strings = Vec::new();
             collect_strings(v, &mut strings);
             names.extend(strings.into_iter().filter(|s| AnyName::parse(s).is_some()));
@@ -203,7 +214,10 @@ mod tests {
         );
         let d = field_diffs(&json!({"ok": null}), &json!({"err": "unsupported"}));
         assert_eq!(d.len(), 2, "{d:?}");
-        assert_eq!(d[1].to_string(), r#"err: expected nothing, got "unsupported""#);
+        assert_eq!(
+            d[1].to_string(),
+            r#"err: expected nothing, got "unsupported""#
+        );
         assert!(field_diffs(&e, &e).is_empty());
     }
 
@@ -217,12 +231,25 @@ mod tests {
             Answer::Ok(root.clone()),
             Answer::Ok(json!("o1")),
         ];
-        let touched = names_touched(&json!({"op": "push", "ctx": "c0"}), &Answer::Ok(root).to_value());
-        assert_eq!(touched, ["c0", "es0", "o0", "default_file_access"], "not working_dir");
+        let touched = names_touched(
+            &json!({"op": "push", "ctx": "c0"}),
+            &Answer::Ok(root).to_value(),
+        );
+        assert_eq!(
+            touched,
+            ["c0", "es0", "o0", "default_file_access"],
+            "not working_dir"
+        );
         let made: Vec<String> = where_made(&wire, &expected, &["es0".into(), "o1".into()])
             .iter()
             .map(|m| m.to_string())
             .collect();
-        assert_eq!(made, ["es0 = current at operation 1", "o1 = new_opaque at operation 2"]);
+        assert_eq!(
+            made,
+            [
+                "es0 = current at operation 1",
+                "o1 = new_opaque at operation 2"
+            ]
+        );
     }
 }

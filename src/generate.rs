@@ -224,14 +224,20 @@ fn dir(pool: &[&str], s: u8) -> DirName {
 
 /// [REL-2]: a mode the release has (the three oldest modes are in every release).
 fn mode(s: u8, release: Release) -> Mode {
-    let modes: Vec<Mode> = Mode::ALL.into_iter().filter(|&m| release.has_mode(m)).collect();
+    let modes: Vec<Mode> = Mode::ALL
+        .into_iter()
+        .filter(|&m| release.has_mode(m))
+        .collect();
     modes[s as usize % modes.len()]
 }
 
 /// [REL-2]: a slot whose builder setter the release has (`with_file_access`
 /// is in every release).
 fn slot(s: u8, release: Release) -> Slot {
-    let slots: Vec<Slot> = Slot::ALL.into_iter().filter(|&s| release.has_setter(s)).collect();
+    let slots: Vec<Slot> = Slot::ALL
+        .into_iter()
+        .filter(|&s| release.has_setter(s))
+        .collect();
     slots[s as usize % slots.len()]
 }
 
@@ -274,7 +280,10 @@ fn step(m: &StepMove, names: &UsableNames, claim: &Claim) -> Option<Option<Step>
 fn operation(m: &Move, names: &UsableNames, claim: &Claim, sent: u32) -> Option<Op> {
     let release = claim.target.release;
     let steps = |s: &[StepMove]| -> Option<Vec<Step>> {
-        let resolved = s.iter().map(|m| step(m, names, claim)).collect::<Option<Vec<_>>>()?;
+        let resolved = s
+            .iter()
+            .map(|m| step(m, names, claim))
+            .collect::<Option<Vec<_>>>()?;
         let mut steps: Vec<Step> = resolved.into_iter().flatten().collect();
         // [TRACE-3]: the context's own `with_new_compilation_state` only first.
         let mut first = true;

@@ -1,720 +1,122 @@
 //! The `flytectx` crate (`impl/`) as a port, in the isolated profile.
 //!
-//! It is driven the way a Rust program would use it: each trace runs on a
-//! fresh thread (a new thread's stack starts empty, [THR-3]), `thread_begin`
-//! starts a real thread using the thread-local facade, `task_begin` forks the
-//! current stack into a [`ContextManager`] ([TASK-2]), and `with_enter` /
-//! `with_exit` are the crate's scope tokens. Handles are not `Send`, so each
-//! thread keeps the objects it named in a registry of its own; names are
-//! shared by all threads through one [`Namer`] ([OBS-4]).
+//! It is driven the way a Rust program would use it: the trace's main thread
+//! is the thread calling [`Port::run`], initialized anew at each `reset`
+//! ([INIT-1]); `thread_begin` starts a real thread using the thread-local
+//! facade (a new thread's stack starts empty, [THR-3]); `task_begin` forks
+//! the current stack into a [`flytectx::ContextManager`] ([TASK-2]);
+//! `with_enter` / `with_exit` are the crate's scope tokens. Handles are not
+//! `Send`, so each thread keeps the objects it named in a registry of its
+//! own; names are shared by all threads through one namer ([OBS-4]).
+//!
+//! Why the caller's thread: an operation is a few hundred nanoseconds of
+//! work, while handing it to another thread and back costs two wake-ups
+//! (system calls, and a context switch when the thread slept). Running the
+//! main thread in place makes a trace without `thread_begin` free of system
+//! calls; only started threads pay for the hand-off.
+
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod registry;
+mod worker;
 
 use crate::port::{Declaration, FailureKind, Port, PortFailure};
+use flytectx_model::answer::{Answer, HandlerRun, SigintAnswer};
+use flytectx_model::trace::Op;
 use flytectx_model::{Feature, FeatureSet};
-use flytectx::{
-    BranchEvalMode, CompilationState, Context, ContextManager, ContextRef, ExecutionState,
-    LocalFileAccess, Mode as ImplMode, Opaque, PopError, ScopeError, ScopeToken,
-};
-use flytectx_model::answer::{
-    Answer, ContextView, CsView, EsView, HandlerRun, Namer, ObjectView, SigintAnswer,
-};
-use flytectx_model::names::{AnyName, CsName, CtxName, EsName, OpaqueName};
-use flytectx_model::trace::{Branch, Mode, Op, Slot, Step};
+use registry::SharedNamer;
 use serde_json::Value;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use worker::{Fail, Worker};
 
-/// Keys naming objects across threads: the thread's number and the object's
-/// identity there (a handle's raw id, or an opaque value's address).
-type Key = (u32, u64);
-
-/// The port's view of objects, for the shared [`Namer`].
-struct View<'r> {
-    thread: u32,
-    registry: &'r Registry,
+/// A panic's message.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
-type SharedNamer = Arc<Mutex<Namer<Key, Key, Key, Key>>>;
-
-/// The objects a thread has named: strong handles keep them alive and
-/// resolvable, as the trace may name them again.
-#[derive(Default)]
-struct Registry {
-    contexts: Kept<Context>,
-    exec_states: Kept<ExecutionState>,
-    comp_states: Kept<CompilationState>,
-    opaques: Kept<Opaque>,
+/// Answers to a run of operations on one thread; a panic of the
+/// implementation stops the run, with its message.
+struct Batch {
+    answers: Vec<Result<Value, Fail>>,
+    panic: Option<String>,
 }
 
-/// Objects of one kind, by their identity in this thread.
-struct Kept<T>(RefCell<HashMap<u64, T>>);
-
-impl<T> Default for Kept<T> {
-    fn default() -> Self {
-        Kept(RefCell::default())
-    }
-}
-
-impl<T: Clone> Kept<T> {
-    /// Keep `value` (once) under `id`; returns `id`.
-    fn keep(&self, id: u64, value: &T) -> u64 {
-        self.0
-            .borrow_mut()
-            .entry(id)
-            .or_insert_with(|| value.clone());
-        id
-    }
-    fn get(&self, id: u64) -> Option<T> {
-        self.0.borrow().get(&id).cloned()
-    }
-}
-
-fn opaque_id(o: &Opaque) -> u64 {
-    Rc::as_ptr(o) as *const () as usize as u64
-}
-
-impl Registry {
-    fn context(&self, c: &Context) -> u64 {
-        self.contexts.keep(c.id(), c)
-    }
-    fn exec_state(&self, e: &ExecutionState) -> u64 {
-        self.exec_states.keep(e.id(), e)
-    }
-    fn comp_state(&self, s: &CompilationState) -> u64 {
-        self.comp_states.keep(s.id(), s)
-    }
-    fn opaque(&self, o: &Opaque) -> u64 {
-        self.opaques.keep(opaque_id(o), o)
-    }
-}
-
-fn sandbox() -> String {
-    LocalFileAccess::default_sandbox()
-        .local_sandbox_dir
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// [OBS-6]
-fn sandboxed(dir: &str) -> String {
-    flytectx_model::answer::report_dir(dir, &sandbox())
-}
-
-fn mode_to_spec(m: ImplMode) -> Mode {
-    match m {
-        ImplMode::TaskExecution => Mode::TaskExecution,
-        ImplMode::LocalWorkflowExecution => Mode::LocalWorkflowExecution,
-        ImplMode::LocalTaskExecution => Mode::LocalTaskExecution,
-        ImplMode::DynamicTaskExecution => Mode::DynamicTaskExecution,
-        ImplMode::EagerExecution => Mode::EagerExecution,
-        ImplMode::EagerLocalExecution => Mode::EagerLocalExecution,
-        ImplMode::LocalDynamicTaskExecution => Mode::LocalDynamicTaskExecution,
-    }
-}
-
-fn mode_to_impl(m: Mode) -> ImplMode {
-    match m {
-        Mode::TaskExecution => ImplMode::TaskExecution,
-        Mode::LocalWorkflowExecution => ImplMode::LocalWorkflowExecution,
-        Mode::LocalTaskExecution => ImplMode::LocalTaskExecution,
-        Mode::DynamicTaskExecution => ImplMode::DynamicTaskExecution,
-        Mode::EagerExecution => ImplMode::EagerExecution,
-        Mode::EagerLocalExecution => ImplMode::EagerLocalExecution,
-        Mode::LocalDynamicTaskExecution => ImplMode::LocalDynamicTaskExecution,
-    }
-}
-
-fn branch_to_spec(b: BranchEvalMode) -> Branch {
-    match b {
-        BranchEvalMode::BranchActive => Branch::Active,
-        BranchEvalMode::BranchSkipped => Branch::Skipped,
-    }
-}
-
-fn branch_to_impl(b: Branch) -> BranchEvalMode {
-    match b {
-        Branch::Active => BranchEvalMode::BranchActive,
-        Branch::Skipped => BranchEvalMode::BranchSkipped,
-    }
-}
-
-impl ObjectView for View<'_> {
-    type Ctx = Key;
-    type Es = Key;
-    type Cs = Key;
-    type Opaque = Key;
-
-    fn context(&self, c: Key) -> ContextView<Key, Key, Key> {
-        let ctx = self
-            .registry
-            .contexts
-            .get(c.1)
-            .expect("a named context is kept");
-        let f = ctx.fields();
-        let t = self.thread;
-        let opaque = |o: &Option<Opaque>| o.as_ref().map(|o| (t, self.registry.opaque(o)));
-        ContextView {
-            level: f.level,
-            in_a_condition: f.in_a_condition,
-            compilation_state: f
-                .compilation_state
-                .as_ref()
-                .map(|s| (t, self.registry.comp_state(s))),
-            execution_state: f
-                .execution_state
-                .as_ref()
-                .map(|e| (t, self.registry.exec_state(e))),
-            slots: [
-                opaque(&f.slots.file_access),
-                opaque(&f.slots.flyte_client),
-                opaque(&f.slots.serialization_settings),
-                opaque(&f.slots.output_metadata_tracker),
-                opaque(&f.slots.worker_queue),
-            ],
-        }
-    }
-
-    fn execution_state(&self, e: Key) -> EsView<Key> {
-        let es = self
-            .registry
-            .exec_states
-            .get(e.1)
-            .expect("a named state is kept");
-        EsView {
-            mode: es.mode().map(mode_to_spec),
-            branch_eval_mode: es.branch_eval_mode().map(branch_to_spec),
-            working_dir: sandboxed(&es.working_dir()),
-            engine_dir: sandboxed(&es.engine_dir()),
-            user_space_params: es
-                .user_space_params()
-                .map(|o| (self.thread, self.registry.opaque(&o))),
-        }
-    }
-
-    fn compilation_state(&self, s: Key) -> CsView<Key> {
-        let cs = self
-            .registry
-            .comp_states
-            .get(s.1)
-            .expect("a named state is kept");
-        CsView {
-            prefix: cs.prefix().to_string(),
-            mode: cs.mode(),
-            task_resolver: cs
-                .task_resolver()
-                .map(|o| (self.thread, self.registry.opaque(&o))),
-            nodes: cs.nodes().len(),
-        }
-    }
-
-    fn fixed_name(&self, o: Key) -> Option<OpaqueName> {
-        let value = self.registry.opaques.get(o.1)?;
-        let same = |d: Option<Opaque>| d.is_some_and(|d| Rc::ptr_eq(&d, &value));
-        if same(flytectx::default_file_access()) {
-            Some(OpaqueName::DefaultFileAccess)
-        } else if same(flytectx::default_task_resolver()) {
-            Some(OpaqueName::DefaultTaskResolver)
-        } else {
-            None
-        }
-    }
-}
-
-/// A unit of a thread: the thread's own stack (the facade), or a task's fork.
-enum Unit {
-    Thread,
-    Task(ContextManager),
-}
-
-impl Unit {
-    fn size(&self) -> usize {
-        match self {
-            Unit::Thread => flytectx::size(),
-            Unit::Task(m) => m.size(),
-        }
-    }
-    fn current(&mut self) -> ContextRef {
-        match self {
-            Unit::Thread => flytectx::current_context(),
-            Unit::Task(m) => m.current_context(),
-        }
-    }
-    fn initialize(&mut self) {
-        match self {
-            Unit::Thread => flytectx::initialize(),
-            Unit::Task(m) => m.initialize(),
-        }
-    }
-    fn push(&mut self, c: &Context) -> Result<ContextRef, flytectx::Error> {
-        match self {
-            Unit::Thread => flytectx::push_context(c),
-            Unit::Task(m) => m.push_context(c),
-        }
-    }
-    fn pop(&mut self) -> Result<Context, PopError> {
-        match self {
-            Unit::Thread => flytectx::pop_context(),
-            Unit::Task(m) => m.pop_context(),
-        }
-    }
-    fn enter(&mut self, b: flytectx::Builder) -> Result<ScopeToken, flytectx::Error> {
-        match self {
-            Unit::Thread => flytectx::enter_scope(b),
-            Unit::Task(m) => Ok(m.enter_scope(b)),
-        }
-    }
-    fn exit(&mut self, t: ScopeToken, body: Result<(), String>) -> Result<(), ScopeError<String>> {
-        match self {
-            Unit::Thread => flytectx::exit_scope_with(t, body),
-            Unit::Task(m) => m.exit_scope_with(t, body),
-        }
-    }
-    fn fork(&self) -> Result<ContextManager, flytectx::Error> {
-        match self {
-            Unit::Thread => flytectx::fork(),
-            Unit::Task(m) => Ok(m.fork()),
-        }
-    }
-}
-
-/// A value made by `new_opaque` or `add_node`.
-struct TraceValue;
-
-/// What went wrong running one operation.
-enum Fail {
-    /// An error the spec defines: the answer's kind.
-    Kind(String),
-    /// A request this port cannot make sense of (an invalid trace got through).
-    BadRequest(String),
-}
-
-impl From<flytectx::Error> for Fail {
-    fn from(e: flytectx::Error) -> Fail {
-        Fail::Kind(
-            match e {
-                flytectx::Error::InvalidWorkingDir => "invalid_working_dir",
-                flytectx::Error::NoSandboxDir => "no_sandbox_dir",
-                flytectx::Error::Stale => "stale_handle",
-                flytectx::Error::ThreadExiting => "thread_exiting",
-            }
-            .to_string(),
-        )
-    }
-}
-
-fn pop_kind(e: PopError) -> Fail {
-    Fail::Kind(
-        match e {
-            PopError::PoppedRoot(_) => "popped_root",
-            PopError::Empty => "empty_stack",
-            PopError::ThreadExiting => "thread_exiting",
-        }
-        .to_string(),
-    )
-}
-
-/// Everything one thread of the port keeps.
-struct Worker {
-    thread: u32,
-    units: Vec<Unit>,
-    scopes: Vec<Vec<ScopeToken>>,
-    registry: Registry,
-    namer: SharedNamer,
-}
-
-impl Worker {
-    fn unit(&mut self) -> &mut Unit {
-        self.units
-            .last_mut()
-            .expect("a thread always has its own unit")
-    }
-
-    fn names(&self) -> std::sync::MutexGuard<'_, Namer<Key, Key, Key, Key>> {
-        self.namer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn view(&self) -> View<'_> {
-        View {
-            thread: self.thread,
-            registry: &self.registry,
-        }
-    }
-
-    fn ctx_answer(&self, c: &Context) -> Value {
-        let id = self.registry.context(c);
-        let summary = self.names().context(&self.view(), (self.thread, id));
-        serde_json::to_value(summary).expect("summaries serialize")
-    }
-    fn es_answer(&self, e: &ExecutionState) -> Value {
-        let id = self.registry.exec_state(e);
-        serde_json::to_value(
-            self.names()
-                .execution_state(&self.view(), (self.thread, id)),
-        )
-        .expect("summaries serialize")
-    }
-    fn cs_answer(&self, s: &CompilationState) -> Value {
-        let id = self.registry.comp_state(s);
-        serde_json::to_value(
-            self.names()
-                .compilation_state(&self.view(), (self.thread, id)),
-        )
-        .expect("summaries serialize")
-    }
-    fn opaque_answer(&self, o: Option<&Opaque>) -> Value {
-        match o {
-            None => Value::Null,
-            Some(o) => {
-                let id = self.registry.opaque(o);
-                serde_json::to_value(self.names().opaque(&self.view(), (self.thread, id)))
-                    .expect("names serialize")
-            }
-        }
-    }
-
-    fn key(&self, found: Option<Key>, name: AnyName) -> Result<u64, Fail> {
-        match found {
-            Some((t, id)) if t == self.thread => Ok(id),
-            Some(_) => Err(Fail::BadRequest(format!(
-                "{name} belongs to another thread"
-            ))),
-            None => Err(Fail::BadRequest(format!("no answer named {name}"))),
-        }
-    }
-    fn ctx(&self, n: CtxName) -> Result<Context, Fail> {
-        let id = self.key(self.names().contexts.get(n.0), AnyName::Ctx(n))?;
-        self.registry
-            .contexts
-            .get(id)
-            .ok_or_else(|| Fail::BadRequest(format!("{n} is not kept")))
-    }
-    fn es(&self, n: EsName) -> Result<ExecutionState, Fail> {
-        let id = self.key(self.names().exec_states.get(n.0), AnyName::Es(n))?;
-        self.registry
-            .exec_states
-            .get(id)
-            .ok_or_else(|| Fail::BadRequest(format!("{n} is not kept")))
-    }
-    fn cs(&self, n: CsName) -> Result<CompilationState, Fail> {
-        let id = self.key(self.names().comp_states.get(n.0), AnyName::Cs(n))?;
-        self.registry
-            .comp_states
-            .get(id)
-            .ok_or_else(|| Fail::BadRequest(format!("{n} is not kept")))
-    }
-    fn opaque(&self, n: Option<OpaqueName>) -> Result<Option<Opaque>, Fail> {
-        Ok(match n {
-            None => None,
-            Some(OpaqueName::DefaultFileAccess) => flytectx::default_file_access(),
-            Some(OpaqueName::DefaultTaskResolver) => flytectx::default_task_resolver(),
-            Some(OpaqueName::Numbered(i)) => {
-                let id = self.key(
-                    self.names().opaques.get(i),
-                    AnyName::Opaque(OpaqueName::Numbered(i)),
-                )?;
-                Some(
-                    self.registry
-                        .opaques
-                        .get(id)
-                        .ok_or_else(|| Fail::BadRequest(format!("o{i} is not kept")))?,
-                )
-            }
-        })
-    }
-
-    fn builder(&self, from: CtxName, steps: &[Step]) -> Result<flytectx::Builder, Fail> {
-        let mut b = self.ctx(from)?.new_builder();
-        for step in steps {
-            b = match step {
-                Step::ContextWithNewCompilationState => self.ctx(from)?.with_new_compilation_state(),
-                Step::EnterConditionalSection => b.enter_conditional_section(),
-                Step::WithNewCompilationState => b.with_new_compilation_state(),
-                Step::WithExecutionState(e) => {
-                    b.with_execution_state(e.map(|e| self.es(e)).transpose()?.as_ref())
-                }
-                Step::WithCompilationState(s) => {
-                    b.with_compilation_state(s.map(|s| self.cs(s)).transpose()?.as_ref())
-                }
-                Step::WithSlot(slot, o) => {
-                    let v = self.opaque(*o)?;
-                    match slot {
-                        Slot::FileAccess => b.with_file_access(v),
-                        Slot::FlyteClient => b.with_client(v),
-                        Slot::SerializationSettings => b.with_serialization_settings(v),
-                        Slot::OutputMetadataTracker => b.with_output_metadata_tracker(v),
-                        Slot::WorkerQueue => b.with_worker_queue(v),
-                    }
-                }
-            };
-        }
-        Ok(b)
-    }
-
-    /// [BLD-6], composed from the crate's own constructor: the crate has no
-    /// `Builder::new_execution_state` yet.
-    fn builder_new_es(
-        &self,
-        b: flytectx::Builder,
-        working_dir: Option<&flytectx_model::trace::DirName>,
-    ) -> Result<ExecutionState, Fail> {
-        let dir = match working_dir.map(|d| d.as_str()).filter(|d| !d.is_empty()) {
-            Some(d) => d.to_string(),
-            None => {
-                let fields = b.build().fields();
-                let provider = fields
-                    .slots
-                    .file_access
-                    .as_ref()
-                    .and_then(|f| f.downcast_ref::<LocalFileAccess>().cloned())
-                    .ok_or_else(|| Fail::Kind("no_sandbox_dir".into()))?;
-                let n = NEXT_RANDOM_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                format!("{}/r{n}", provider.local_sandbox_dir.display())
-            }
-        };
-        Ok(ExecutionState::new(&dir, None, None, None, None)?)
-    }
-
-    fn apply(&mut self, op: &Op) -> Result<Value, Fail> {
-        Ok(match op {
-            Op::Initialize => {
-                self.unit().initialize();
-                Value::Null
-            }
-            Op::Current => {
-                let c = self.unit().current().upgrade()?;
-                self.ctx_answer(&c)
-            }
-            Op::Size => Value::from(self.unit().size()),
-            Op::Push { ctx } => {
-                let c = self.ctx(*ctx)?;
-                self.unit().push(&c)?;
-                self.ctx_answer(&c)
-            }
-            Op::Pop => {
-                let c = self.unit().pop().map_err(pop_kind)?;
-                self.ctx_answer(&c)
-            }
-            Op::NewContext { file_access } => {
-                let c = Context::new(self.opaque(*file_access)?)?;
-                self.ctx_answer(&c)
-            }
-            Op::Build { from, steps } => {
-                let c = self.builder(*from, steps)?.build();
-                self.ctx_answer(&c)
-            }
-            Op::WithEnter { from, steps } => {
-                let b = self.builder(*from, steps)?;
-                let token = self.unit().enter(b)?;
-                let c = token.context().upgrade()?;
-                let scopes = self.scopes.last_mut().expect("a unit has a scope list");
-                scopes.push(token);
-                self.ctx_answer(&c)
-            }
-            Op::WithDrop => {
-                // [WITH-8]: the scope is dropped, and its cleanup's error
-                // reaches no one.
-                let token = self
-                    .scopes
-                    .last_mut()
-                    .and_then(Vec::pop)
-                    .ok_or_else(|| Fail::BadRequest("no open scope".into()))?;
-                let _ = self.unit().exit(token, Ok::<(), String>(()));
-                Value::Null
-            }
-            Op::WithExit { raise } => {
-                let token = self
-                    .scopes
-                    .last_mut()
-                    .and_then(Vec::pop)
-                    .ok_or_else(|| Fail::BadRequest("no open scope".into()))?;
-                let body = match raise {
-                    Some(label) => Err(label.clone()),
-                    None => Ok(()),
-                };
-                match self.unit().exit(token, body) {
-                    Ok(()) => Value::Null,
-                    Err(ScopeError::Body(label)) => return Err(Fail::Kind(label)),
-                    Err(ScopeError::Cleanup(e)) => return Err(pop_kind(e)),
+/// Run `ops` on `worker`, in order, until one panics.
+fn run_batch(worker: &mut Worker, ops: &[Op]) -> Batch {
+    let mut answers = Vec::with_capacity(ops.len());
+    for op in ops {
+        match catch_unwind(AssertUnwindSafe(|| worker.apply(op))) {
+            Ok(a) => answers.push(a),
+            Err(payload) => {
+                return Batch {
+                    answers,
+                    panic: Some(panic_message(payload.as_ref())),
                 }
             }
-            Op::Observe { target } => match *target {
-                AnyName::Ctx(n) => self.ctx_answer(&self.ctx(n)?),
-                AnyName::Es(n) => self.es_answer(&self.es(n)?),
-                AnyName::Cs(n) => self.cs_answer(&self.cs(n)?),
-                AnyName::Opaque(n) => self.opaque_answer(self.opaque(Some(n))?.as_ref()),
-            },
-            Op::UserSpaceParams { ctx } => {
-                self.opaque_answer(self.ctx(*ctx)?.user_space_params().as_ref())
-            }
-            Op::NewOpaque => {
-                let o: Opaque = Rc::new(TraceValue);
-                self.opaque_answer(Some(&o))
-            }
-            Op::NewEs {
-                working_dir,
-                mode,
-                engine_dir,
-                branch_eval_mode,
-                user_space_params,
-            } => {
-                let es = ExecutionState::new(
-                    working_dir.as_str(),
-                    mode.map(mode_to_impl),
-                    engine_dir.as_ref().map(|d| d.as_str()),
-                    branch_eval_mode.map(branch_to_impl),
-                    self.opaque(*user_space_params)?,
-                )?;
-                self.es_answer(&es)
-            }
-            Op::EsWithParams {
-                es,
-                working_dir,
-                mode,
-                engine_dir,
-                branch_eval_mode,
-                user_space_params,
-            } => {
-                let es = self.es(*es)?.with_params(
-                    working_dir.as_ref().map(|d| d.as_str()),
-                    mode.map(mode_to_impl),
-                    engine_dir.as_ref().map(|d| d.as_str()),
-                    branch_eval_mode.map(branch_to_impl),
-                    self.opaque(*user_space_params)?,
-                );
-                self.es_answer(&es)
-            }
-            Op::CtxNewEs { ctx, working_dir } => {
-                let es = self
-                    .ctx(*ctx)?
-                    .new_execution_state(working_dir.as_ref().map(|d| d.as_str()))?;
-                self.es_answer(&es)
-            }
-            Op::TakeBranch { es } => {
-                let es = self.es(*es)?;
-                es.take_branch();
-                self.es_answer(&es)
-            }
-            Op::BranchComplete { es } => {
-                let es = self.es(*es)?;
-                es.branch_complete();
-                self.es_answer(&es)
-            }
-            Op::NewCs {
-                prefix,
-                mode,
-                task_resolver,
-                nodes_of: None,
-            } => {
-                let cs = CompilationState::new(prefix, *mode, self.opaque(*task_resolver)?)?;
-                self.cs_answer(&cs)
-            }
-            Op::CsWithParams {
-                cs,
-                prefix,
-                mode,
-                task_resolver,
-                nodes_of,
-            } => {
-                let nodes = nodes_of.map(|s| self.cs(s)).transpose()?.map(|s| s.nodes());
-                let cs = self.cs(*cs)?.with_params(
-                    prefix.as_deref(),
-                    *mode,
-                    self.opaque(*task_resolver)?,
-                    nodes,
-                );
-                self.cs_answer(&cs)
-            }
-            Op::CtxNewCs { ctx, prefix } => {
-                let cs = self.ctx(*ctx)?.new_compilation_state(prefix);
-                self.cs_answer(&cs)
-            }
-            Op::AddNode { cs } => {
-                let cs = self.cs(*cs)?;
-                cs.add_node(Rc::new(TraceValue));
-                self.cs_answer(&cs)
-            }
-            // [ES-2] (isolated): an execution state touches no file system,
-            // so a file in the scratch directory changes nothing.
-            Op::MakeFile { .. } => Value::Null,
-            Op::IsLocalExecution { es } => Value::from(self.es(*es)?.is_local_execution()),
-            Op::BuilderNewEs {
-                from,
-                steps,
-                working_dir,
-            } => {
-                let es = self.builder_new_es(self.builder(*from, steps)?, working_dir.as_ref())?;
-                self.es_answer(&es)
-            }
-            Op::TaskBegin => {
-                let fork = self.unit().fork()?;
-                self.units.push(Unit::Task(fork));
-                self.scopes.push(Vec::new());
-                Value::Null
-            }
-            Op::TaskEnd => {
-                if self.units.len() == 1 {
-                    return Err(Fail::BadRequest("task_end with no task".into()));
-                }
-                self.units.pop();
-                self.scopes.pop();
-                Value::Null
-            }
-            Op::Reset
-            | Op::Sigint
-            | Op::AddSignalHandler { .. }
-            | Op::ThreadBegin
-            | Op::ThreadEnd => {
-                return Err(Fail::BadRequest(format!(
-                    "`{}` is handled by the driver",
-                    op.name()
-                )))
-            }
-            // Not declared ([`ImplPort`]'s declaration), so never sent.
-            Op::NewCs { .. }
-            | Op::BuilderNewCs { .. }
-            | Op::SetProgramHandler { .. }
-            | Op::SigintHandler
-            | Op::OriginOf { .. }
-            | Op::OriginFrame { .. }
-            | Op::PushWithOrigin { .. } => {
-                return Err(Fail::BadRequest(format!(
-                    "`{}` is handled by the driver",
-                    op.name()
-                )))
-            }
-        })
+        }
+    }
+    Batch {
+        answers,
+        panic: None,
     }
 }
 
-/// A thread of the port, seen from the driver.
+/// What the driver asks of a started thread: answer `ops`, in order; first,
+/// if `start` says so, become that thread of a new trace (a fresh registry,
+/// and an empty stack, [THR-3]: what was left of its last use is dropped).
+/// One message per run of operations, so one wake-up.
+struct Job {
+    start: Option<(u32, SharedNamer)>,
+    ops: Vec<Op>,
+}
+
+/// A real thread for `thread_begin`, seen from the driver. Kept in a pool
+/// across traces: starting a thread per `thread_begin` cost more than all
+/// the operations run on it.
 struct WorkerThread {
-    jobs: Option<Sender<Op>>,
-    answers: Receiver<Result<Value, Fail>>,
+    jobs: Option<Sender<Job>>,
+    batches: Receiver<Batch>,
     join: Option<JoinHandle<()>>,
+    /// The start to send with the next job: this thread's number in the
+    /// trace, and the trace's names.
+    start: Option<(u32, SharedNamer)>,
 }
+
+/// How long the driver waits for a batch by spinning before it sleeps: a
+/// short run of operations is answered well within it, and sleeping (then
+/// being woken) costs two system calls and a context switch.
+const SPIN: Duration = Duration::from_micros(25);
 
 impl WorkerThread {
-    fn spawn(thread: u32, namer: SharedNamer, initialize: bool) -> WorkerThread {
-        let (jobs, job_rx) = channel::<Op>();
-        let (answer_tx, answers) = channel();
+    fn spawn() -> WorkerThread {
+        let (jobs, job_rx) = channel::<Job>();
+        let (batch_tx, batches) = channel();
         let join = std::thread::Builder::new()
-            .name(format!("flytectx-impl-port-{thread}"))
+            .name("flytectx-impl-port".into())
             .spawn(move || {
-                if initialize {
-                    flytectx::initialize();
-                }
-                let mut w = Worker {
-                    thread,
-                    units: vec![Unit::Thread],
-                    scopes: vec![Vec::new()],
-                    registry: Registry::default(),
-                    namer,
-                };
-                for op in job_rx {
-                    if answer_tx.send(w.apply(&op)).is_err() {
+                let mut worker = None;
+                for job in job_rx {
+                    if let Some((thread, namer)) = job.start {
+                        drop(worker.take());
+                        empty_this_threads_stack();
+                        worker = Some(Worker::new(thread, namer));
+                    }
+                    let batch = match worker.as_mut() {
+                        Some(w) => run_batch(w, &job.ops),
+                        None => Batch {
+                            answers: Vec::new(),
+                            panic: Some("a thread ran before it started".into()),
+                        },
+                    };
+                    if batch_tx.send(batch).is_err() {
                         break;
                     }
                 }
@@ -722,40 +124,69 @@ impl WorkerThread {
             .expect("a thread can be started");
         WorkerThread {
             jobs: Some(jobs),
-            answers,
+            batches,
             join: Some(join),
+            start: None,
         }
     }
 
-    /// Run `op` on this thread. A panic of the implementation ends the thread
-    /// and comes back as its message.
-    fn run(&mut self, op: &Op) -> Result<Result<Value, Fail>, String> {
-        let sent = self
-            .jobs
-            .as_ref()
-            .map(|j| j.send(op.clone()).is_ok())
-            .unwrap_or(false);
-        if sent {
-            if let Ok(a) = self.answers.recv() {
-                return Ok(a);
+    /// Run `ops` on this thread, in one hand-off.
+    fn run(&mut self, ops: &[Op]) -> Batch {
+        let job = Job {
+            start: self.start.take(),
+            ops: ops.to_vec(),
+        };
+        if self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok()) {
+            if let Some(batch) = self.receive() {
+                return batch;
             }
         }
-        Err(self
+        let why = self
             .stop()
             .err()
-            .unwrap_or_else(|| "the thread ended".to_string()))
+            .unwrap_or_else(|| "the thread ended".to_string());
+        Batch {
+            answers: Vec::new(),
+            panic: Some(why),
+        }
+    }
+
+    /// The answer to the job just sent.
+    fn receive(&self) -> Option<Batch> {
+        spin_then_wait(&self.batches)
     }
 
     /// End the thread and report a panic, if it had one.
     fn stop(&mut self) -> Result<(), String> {
         self.jobs = None;
         match self.join.take().map(JoinHandle::join) {
-            Some(Err(payload)) => Err(payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".to_string())),
+            Some(Err(payload)) => Err(panic_message(payload.as_ref())),
             _ => Ok(()),
+        }
+    }
+}
+
+/// The next message: first poll it in a busy loop for [`SPIN`] (a started
+/// thread usually answers within it when a core is free, and nothing then
+/// costs a system call), then for as long again yield the processor (to the
+/// thread that will send it, when the two share a core), then sleep until
+/// it comes.
+fn spin_then_wait<T>(rx: &Receiver<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            match rx.try_recv() {
+                Ok(message) => return Some(message),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
+        let waited = start.elapsed();
+        if waited >= 2 * SPIN {
+            return rx.recv().ok();
+        }
+        if waited >= SPIN {
+            std::thread::yield_now();
         }
     }
 }
@@ -766,8 +197,16 @@ impl Drop for WorkerThread {
     }
 }
 
+/// Pop every entry of this thread's stack: what a new thread has.
+fn empty_this_threads_stack() {
+    while let Ok(_) | Err(flytectx::PopError::PoppedRoot(_)) = flytectx::pop_context() {}
+}
+
 /// One trace's worth of state: the threads and the names.
 struct Session {
+    /// The trace's main thread: the caller's.
+    main: Worker,
+    /// Threads started by `thread_begin`, the innermost (current) last.
     threads: Vec<WorkerThread>,
     namer: SharedNamer,
     handler_log: Arc<Mutex<Vec<HandlerRun>>>,
@@ -777,94 +216,138 @@ struct Session {
 impl Session {
     fn new() -> Session {
         let namer: SharedNamer = Arc::default();
-        // [INIT-1]: a process starts with its main thread initialized; the
-        // trace's main thread is a new thread, initialized at once.
-        let main = WorkerThread::spawn(0, Arc::clone(&namer), true);
+        // [INIT-1]: a process starts with its main thread initialized: the
+        // caller's stack is made anew, which also releases what an earlier
+        // trace left on it.
+        flytectx::initialize();
         Session {
-            threads: vec![main],
+            main: Worker::new(0, Arc::clone(&namer)),
+            threads: Vec::new(),
             namer,
             handler_log: Arc::default(),
             next_thread: 1,
         }
     }
-}
 
-/// Numbers the directories [BLD-6] makes with a random name.
-static NEXT_RANDOM_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    /// Run `ops` on the trace's current thread.
+    fn run(&mut self, ops: &[Op]) -> Batch {
+        match self.threads.last_mut() {
+            Some(t) => t.run(ops),
+            None => run_batch(&mut self.main, ops),
+        }
+    }
+}
 
 /// Traces share the process-wide signal handlers, so they run one at a time.
 static ONE_TRACE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The implementation as a [`Port`].
+/// The implementation as a [`Port`]. Its traces' main thread is the thread
+/// that calls [`Port::run`] (see the module's documentation).
 #[derive(Default)]
 pub struct ImplPort {
     session: Option<Session>,
+    /// Started threads between uses.
+    pool: Vec<WorkerThread>,
+}
+
+/// Whether the driver answers `op` itself (process-wide or thread-changing
+/// operations) rather than the trace's current thread.
+fn for_the_driver(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Reset | Op::Sigint | Op::AddSignalHandler { .. } | Op::ThreadBegin | Op::ThreadEnd
+    )
+}
+
+impl std::fmt::Debug for ImplPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImplPort")
+            .field("in_a_trace", &self.session.is_some())
+            .field("pooled_threads", &self.pool.len())
+            .finish()
+    }
 }
 
 impl ImplPort {
+    /// A port with no trace begun; the first operation begins one.
     pub fn new() -> ImplPort {
         ImplPort::default()
     }
 
-    fn answer(&mut self, op: &Op) -> Result<Answer, String> {
-        if let Op::Reset = op {
-            // [INIT-1], [SIG-3]: a new process: no handlers, fresh threads.
-            self.session = None;
-            flytectx::signals::reset_signal_handlers();
-            self.session = Some(Session::new());
-            return Ok(Answer::Ok(Value::Null));
+    /// Put a trace's thread back in the pool. It is emptied when it next
+    /// starts: what it holds until then no trace can name.
+    fn retire(&mut self, mut t: WorkerThread) {
+        t.start = None;
+        self.pool.push(t);
+    }
+
+    /// End the current trace; its threads go back to the pool.
+    fn end_session(&mut self) {
+        if let Some(s) = self.session.take() {
+            for t in s.threads {
+                self.retire(t);
+            }
         }
-        let s = self.session.get_or_insert_with(Session::new);
+    }
+
+    fn session(&mut self) -> &mut Session {
+        self.session.get_or_insert_with(Session::new)
+    }
+
+    /// Answer an operation the driver handles itself.
+    fn answer(&mut self, op: &Op) -> Answer {
         let null = Answer::Ok(Value::Null);
         match op {
+            Op::Reset => {
+                // [INIT-1], [SIG-3]: a new process: no handlers, fresh threads.
+                self.end_session();
+                flytectx::harness::reset_signal_handlers();
+                self.session = Some(Session::new());
+                null
+            }
             Op::AddSignalHandler { tag, then: None } => {
-                let (log, tag) = (Arc::clone(&s.handler_log), tag.clone());
+                let (log, tag) = (Arc::clone(&self.session().handler_log), tag.clone());
                 flytectx::add_signal_handler(move |signum| {
                     log.lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push(HandlerRun::handler(&tag, signum))
                 });
-                Ok(null)
+                null
             }
             Op::Sigint => {
                 // [SIG-2]: what the SIGINT hook does before exiting with 1.
-                flytectx::signals::run_signal_handlers(flytectx::signals::SIGINT);
-                let ran = s
+                flytectx::harness::run_signal_handlers(flytectx::harness::SIGINT);
+                let ran = self
+                    .session()
                     .handler_log
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .clone();
-                Ok(Answer::ok(SigintAnswer {
+                Answer::ok(SigintAnswer {
                     ran,
                     exit: Some(1),
                     raised: None,
-                }))
+                })
             }
             Op::ThreadBegin => {
                 // [THR-3]: a new thread starts with an empty stack of its own.
-                let t = WorkerThread::spawn(s.next_thread, Arc::clone(&s.namer), false);
+                let mut t = self.pool.pop().unwrap_or_else(WorkerThread::spawn);
+                let s = self.session();
+                t.start = Some((s.next_thread, Arc::clone(&s.namer)));
                 s.next_thread += 1;
                 s.threads.push(t);
-                Ok(null)
+                null
             }
             Op::ThreadEnd => {
-                if s.threads.len() > 1 {
-                    let mut t = s.threads.pop().expect("checked");
-                    t.stop()?;
+                if let Some(t) = self.session().threads.pop() {
+                    self.retire(t);
                 }
-                Ok(null)
+                null
             }
-            _ => {
-                let t = s
-                    .threads
-                    .last_mut()
-                    .expect("the main thread is always there");
-                Ok(match t.run(op)? {
-                    Ok(v) => Answer::Ok(v),
-                    Err(Fail::Kind(k)) => Answer::Err(k),
-                    Err(Fail::BadRequest(why)) => Answer::Err(format!("bad_request: {why}")),
-                })
-            }
+            _ => Answer::Err(format!(
+                "bad_request: `{}` is for the trace's threads",
+                op.name()
+            )),
         }
     }
 }
@@ -879,7 +362,11 @@ impl Port for ImplPort {
     /// constructor, and records origins as Rust locations only, so
     /// `signals`, `compilation_states` and `origins` are not declared.
     fn declaration(&self) -> Declaration {
-        let missing = [Feature::Signals, Feature::CompilationStates, Feature::Origins];
+        let missing = [
+            Feature::Signals,
+            Feature::CompilationStates,
+            Feature::Origins,
+        ];
         Declaration {
             features: FeatureSet::ALL.difference(missing.into_iter().collect()),
             ..Declaration::default()
@@ -891,19 +378,38 @@ impl Port for ImplPort {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let mut answers = Vec::with_capacity(ops.len());
-        for op in ops {
-            match self.answer(op) {
-                Ok(a) => answers.push(a),
-                Err(panic) => {
-                    self.session = None;
-                    let mut f = PortFailure::new(
-                        FailureKind::Exited,
-                        format!("the implementation panicked on `{}`: {panic}", op.to_line()),
-                    );
-                    f.answered = answers.iter().map(Answer::to_value).collect();
-                    return Err(f);
-                }
+        let mut rest = ops;
+        while let Some(op) = rest.first() {
+            if for_the_driver(op) {
+                answers.push(self.answer(op));
+                rest = &rest[1..];
+                continue;
             }
+            // The operations up to the next driver's one all go to the
+            // current thread: one hand-off for all of them.
+            let n = rest.iter().position(for_the_driver).unwrap_or(rest.len());
+            let batch = self.session().run(&rest[..n]);
+            let done = batch.answers.len();
+            answers.extend(batch.answers.into_iter().map(|a| match a {
+                Ok(v) => Answer::Ok(v),
+                Err(Fail::Kind(k)) => Answer::Err(k),
+                Err(Fail::BadRequest(why)) => Answer::Err(format!("bad_request: {why}")),
+            }));
+            if let Some(panic) = batch.panic {
+                // The session's threads may be in any state: none goes back
+                // to the pool.
+                self.session = None;
+                let mut f = PortFailure::new(
+                    FailureKind::Exited,
+                    format!(
+                        "the implementation panicked on `{}`: {panic}",
+                        rest[done.min(n - 1)].to_line()
+                    ),
+                );
+                f.answered = answers.iter().map(Answer::to_value).collect();
+                return Err(f);
+            }
+            rest = &rest[n..];
         }
         Ok(answers)
     }

@@ -56,7 +56,9 @@ fn corpus_suite(report: &Report) -> TestSuite {
         let status = match t.status {
             TraceStatus::Passed => TestCaseStatus::success(),
             TraceStatus::Failed => ending(report),
-            TraceStatus::Skipped | TraceStatus::NotRun => skipped(t.reason.as_deref().unwrap_or("")),
+            TraceStatus::Skipped | TraceStatus::NotRun => {
+                skipped(t.reason.as_deref().unwrap_or(""))
+            }
         };
         let mut case = TestCase::new(t.file.clone(), status);
         case.set_classname(t.title.clone());

@@ -4,10 +4,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use flytectx_conformance::conform::{conform, new_report, CorpusSource, Plan};
 use flytectx_conformance::corpus;
 use flytectx_conformance::error::UsageError;
-use flytectx_conformance::report::{render, PortFailureReport, Report, Verdict};
 use flytectx_conformance::impl_port::ImplPort;
 use flytectx_conformance::port::Port;
 use flytectx_conformance::process::ProcessPort;
+use flytectx_conformance::report::{render, PortFailureReport, Report, Verdict};
 use flytectx_model::serve::ServeOptions;
 use flytectx_model::{Claim, FeatureSet, Profile, Release};
 use std::path::PathBuf;
@@ -156,7 +156,8 @@ fn main() -> ExitCode {
             });
             let plan = Plan {
                 profile,
-                corpus: (!no_corpus).then(|| corpus.map_or(CorpusSource::BuiltIn, CorpusSource::Dir)),
+                corpus: (!no_corpus)
+                    .then(|| corpus.map_or(CorpusSource::BuiltIn, CorpusSource::Dir)),
                 traces,
                 seed,
                 max_len,
@@ -305,7 +306,10 @@ fn replay_command(seed: u64) -> String {
     };
     let mut args: Vec<String> = vec!["flytectx".into()];
     args.extend(std::env::args().skip(1).map(|a| quote(&a)));
-    if !args.iter().any(|a| a == "--seed" || a.starts_with("--seed=")) {
+    if !args
+        .iter()
+        .any(|a| a == "--seed" || a.starts_with("--seed="))
+    {
         args.push(format!("--seed {seed}"));
     }
     args.join(" ")
@@ -369,4 +373,3 @@ impl Output {
         ExitCode::from(report.verdict.exit_code() as u8)
     }
 }
-

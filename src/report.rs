@@ -213,19 +213,13 @@ fn render_features(out: &mut String, report: &Report) {
     for f in &report.features {
         let c = &f.clauses;
         let (status, detail) = match f.status {
-            FeatureStatus::Checked => (
-                "checked",
-                format!("{} traces passed", f.traces.passed),
-            ),
+            FeatureStatus::Checked => ("checked", format!("{} traces passed", f.traces.passed)),
             FeatureStatus::Failed => (
                 "FAILED",
                 format!("{} passed, {} failed", f.traces.passed, f.traces.failed),
             ),
             FeatureStatus::NotExercised => ("not exercised", "no trace that ran needs it".into()),
-            FeatureStatus::Skipped => (
-                "skipped",
-                f.reason.clone().unwrap_or_default(),
-            ),
+            FeatureStatus::Skipped => ("skipped", f.reason.clone().unwrap_or_default()),
         };
         let clauses = if f.status == FeatureStatus::Skipped {
             format!("{} clauses not checked", c.skipped.len())

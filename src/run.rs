@@ -92,7 +92,11 @@ pub fn compare(wire: &[Op], expected: &[Answer], actual: &[Answer]) -> Option<Di
         .get(i)
         .map(|op| op.clauses().into_iter().map(String::from).collect())
         .unwrap_or_default();
-    let made = where_made(&wire[..i], &expected[..i], &names_touched(&op, &expected_answer));
+    let made = where_made(
+        &wire[..i],
+        &expected[..i],
+        &names_touched(&op, &expected_answer),
+    );
     let mut related_clauses: Vec<String> = Vec::new();
     for m in &made {
         for c in wire[m.op_number].clauses() {

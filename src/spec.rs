@@ -52,6 +52,12 @@ pub const NOT_IN_TRACES: &[(&str, &str)] = &[
 pub fn not_in_traces(id: &str) -> Option<&'static str> {
     NOT_IN_TRACES
         .iter()
-        .find(|(p, _)| if p.ends_with('-') { id.starts_with(p) } else { id == *p })
+        .find(|(p, _)| {
+            if p.ends_with('-') {
+                id.starts_with(p)
+            } else {
+                id == *p
+            }
+        })
         .map(|(_, why)| *why)
 }

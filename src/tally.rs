@@ -125,7 +125,9 @@ fn also_checked(ops: &[Op]) -> Vec<&'static str> {
         )
     };
     if ops.iter().any(summary) {
-        out.extend(["OBS-2", "OBS-3", "OBS-4", "OBS-5", "OBS-6", "CTX-1", "TRACE-4"]);
+        out.extend([
+            "OBS-2", "OBS-3", "OBS-4", "OBS-5", "OBS-6", "CTX-1", "TRACE-4",
+        ]);
     }
     if ops.iter().any(|op| !op.steps().is_empty()) {
         out.push("TRACE-3");
@@ -204,7 +206,10 @@ impl Tally {
                 let traces = self.traces.get(&f).copied().unwrap_or_default();
                 let checked = self.claim.features.contains(f);
                 let mut status = ClauseStatus::default();
-                for id in clauses.iter().filter(|id| Feature::of_clause(id) == Some(f)) {
+                for id in clauses
+                    .iter()
+                    .filter(|id| Feature::of_clause(id) == Some(f))
+                {
                     let list = if !checked {
                         &mut status.skipped
                     } else if self.failed.contains(id) {
@@ -264,7 +269,10 @@ mod tests {
             from: CtxName(0),
             steps: vec![Step::EnterConditionalSection],
         };
-        assert_eq!(charged_features(Some(&enter)).to_string(), "with, conditionals");
+        assert_eq!(
+            charged_features(Some(&enter)).to_string(),
+            "with, conditionals"
+        );
     }
 
     #[test]
@@ -274,9 +282,11 @@ mod tests {
         t.passed(&[Op::Size, Op::Pop], &["INIT-1".to_string()]);
         t.skipped(FeatureSet::parse_list("stack,signals").unwrap());
         t.failed(Some(&Op::WithExit { raise: None }));
-        let clauses: Vec<String> = ["INIT-1", "POP-2", "SIZE-1", "CUR-1", "PROTO-2", "WITH-2", "SIG-1", "THR-1"]
-            .map(String::from)
-            .to_vec();
+        let clauses: Vec<String> = [
+            "INIT-1", "POP-2", "SIZE-1", "CUR-1", "PROTO-2", "WITH-2", "SIG-1", "THR-1",
+        ]
+        .map(String::from)
+        .to_vec();
         let reasons = Reasons {
             declared: FeatureSet::parse_list("stack,with,threads,signals").unwrap(),
             selected: FeatureSet::parse_list("stack,with,threads").unwrap(),
@@ -293,8 +303,14 @@ mod tests {
         assert_eq!(of(Feature::With).clauses.failed, ["WITH-2"]);
         let signals = of(Feature::Signals);
         assert_eq!(signals.status, FeatureStatus::Skipped);
-        assert_eq!(signals.reason.as_deref(), Some("not selected with --features"));
-        assert_eq!((signals.traces.skipped, &signals.clauses.skipped[..]), (1, &["SIG-1".to_string()][..]));
+        assert_eq!(
+            signals.reason.as_deref(),
+            Some("not selected with --features")
+        );
+        assert_eq!(
+            (signals.traces.skipped, &signals.clauses.skipped[..]),
+            (1, &["SIG-1".to_string()][..])
+        );
         assert_eq!(of(Feature::Threads).status, FeatureStatus::NotExercised);
         assert_eq!(of(Feature::Threads).clauses.not_exercised, ["THR-1"]);
         assert_eq!(

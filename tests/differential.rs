@@ -22,8 +22,7 @@ fn check(
     // What the implementation declares, as `flytectx conform` would check it.
     let claim = PORT.with(|p| p.borrow().declaration().claim(Profile::Isolated));
     let ops = concretize(claim, moves_, sigint);
-    let exp =
-        expect(claim.target, &ops).map_err(|e| TestCaseError::fail(e.error.to_string()))?;
+    let exp = expect(claim.target, &ops).map_err(|e| TestCaseError::fail(e.error.to_string()))?;
     let actual = PORT
         .with(|p| p.borrow_mut().run(&exp.wire))
         .map_err(|f| TestCaseError::fail(f.to_string()))?;

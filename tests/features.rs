@@ -92,8 +92,14 @@ fn a_stack_and_with_port_passes_and_every_other_feature_is_skipped() {
         let v = feature(&report, f);
         assert_eq!(v["status"], "skipped", "{f}: {v:#}");
         assert_eq!(v["reason"], "not declared by the port", "{f}");
-        assert!(!v["clauses"]["skipped"].as_array().unwrap().is_empty(), "{f}");
-        assert!(v["clauses"]["checked"].as_array().unwrap().is_empty(), "{f}");
+        assert!(
+            !v["clauses"]["skipped"].as_array().unwrap().is_empty(),
+            "{f}"
+        );
+        assert!(
+            v["clauses"]["checked"].as_array().unwrap().is_empty(),
+            "{f}"
+        );
     }
     // Corpus traces needing more are skipped, never counted as passed.
     let corpus = &report["corpus"];
@@ -106,7 +112,10 @@ fn a_stack_and_with_port_passes_and_every_other_feature_is_skipped() {
     assert!(reasons
         .iter()
         .all(|r| r.contains("(not declared by the port)")));
-    assert_eq!(report["random"]["passed"], 300, "random traces use only stack and with");
+    assert_eq!(
+        report["random"]["passed"], 300,
+        "random traces use only stack and with"
+    );
 }
 
 /// [FEAT-3]: declaring a feature is a promise; `unsupported` breaks it, and
@@ -119,7 +128,10 @@ fn a_port_declaring_builders_it_does_not_implement_fails_on_builders() {
     let c = &report["counterexample"];
     assert_eq!(c["origin"]["source"], "random");
     assert_eq!(strings(&c["charged_features"]), ["builders"]);
-    assert_eq!(c["divergence"]["actual"], serde_json::json!({"err": "unsupported"}));
+    assert_eq!(
+        c["divergence"]["actual"],
+        serde_json::json!({"err": "unsupported"})
+    );
     let len = c["trace"].as_array().unwrap().len();
     assert!(len <= 2, "shrunk to {len} operations: {c:#}");
     assert!(c["origin"]["original_len"].as_u64().unwrap() >= len as u64);

@@ -39,7 +39,10 @@ fn flytekit_conforms_to_the_compat_profile() {
     assert_eq!(report["random"]["passed"], 300);
     let corpus = &report["corpus"];
     assert!(corpus["passed"].as_u64().unwrap() >= 20, "{corpus:#}");
-    assert_eq!((&corpus["failed"], &corpus["skipped"]), (&0.into(), &0.into()));
+    assert_eq!(
+        (&corpus["failed"], &corpus["skipped"]),
+        (&0.into(), &0.into())
+    );
     // A version-1 adapter, or a version-2 one declaring everything: all checked.
     assert_eq!(report["features_checked"].as_array().unwrap().len(), 10);
 }

@@ -23,7 +23,8 @@ impl Port for ForgetsTakeBranch {
         for (op, answer) in ops.iter().zip(answers.iter_mut()) {
             if let Answer::Ok(v) = answer {
                 if let Op::TakeBranch { es } = op {
-                    v["branch_eval_mode"] = before.get(&es.to_string()).cloned().unwrap_or(Value::Null);
+                    v["branch_eval_mode"] =
+                        before.get(&es.to_string()).cloned().unwrap_or(Value::Null);
                 }
                 if let Some(id) = v.get("id").and_then(Value::as_str) {
                     before.insert(id.to_string(), v["branch_eval_mode"].clone());
@@ -75,9 +76,15 @@ fn run(port: &mut dyn Port, plan: &Plan) -> Report {
 fn a_divergence_is_shown_field_by_field() {
     let mut port = ForgetsTakeBranch(ModelAsPort::new(Profile::Compat));
     let report = run(&mut port, &plan(2000, false));
-    let d = &report.counterexample.as_ref().expect("a divergence").divergence;
+    let d = &report
+        .counterexample
+        .as_ref()
+        .expect("a divergence")
+        .divergence;
     assert!(
-        d.differences.iter().any(|f| f.path.ends_with("branch_eval_mode")),
+        d.differences
+            .iter()
+            .any(|f| f.path.ends_with("branch_eval_mode")),
         "{:?}",
         d.differences
     );
@@ -110,10 +117,16 @@ fn reports_follow_the_committed_schema() {
         ("a pass", run(&mut model, &plan(30, true))),
         (
             "a divergence",
-            run(&mut ForgetsTakeBranch(ModelAsPort::new(Profile::Compat)), &plan(2000, false)),
+            run(
+                &mut ForgetsTakeBranch(ModelAsPort::new(Profile::Compat)),
+                &plan(2000, false),
+            ),
         ),
         ("a port failure", run(&mut Crashes, &plan(30, false))),
-        ("nothing checked", run(&mut ModelAsPort::new(Profile::Compat), &plan(0, false))),
+        (
+            "nothing checked",
+            run(&mut ModelAsPort::new(Profile::Compat), &plan(0, false)),
+        ),
     ];
     let verdicts: Vec<&str> = reports.iter().map(|(what, _)| *what).collect();
     assert_eq!(verdicts.len(), 4);
@@ -122,7 +135,13 @@ fn reports_follow_the_committed_schema() {
     }
     // And the binary's own output, with a corpus skip and a replay command.
     let out = Command::new(env!("CARGO_BIN_EXE_flytectx"))
-        .args(["conform", "--port", "python3 tests/ports/minimal.py", "--profile", "compat"])
+        .args([
+            "conform",
+            "--port",
+            "python3 tests/ports/minimal.py",
+            "--profile",
+            "compat",
+        ])
         .args(["--traces", "20", "--json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -141,7 +160,11 @@ fn reports_follow_the_committed_schema() {
 fn a_failing_run_writes_junit_that_parses() {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("failing.junit.xml");
     let out = Command::new(env!("CARGO_BIN_EXE_flytectx"))
-        .args(["conform", "--port", "python3 tests/ports/minimal.py --declare builders"])
+        .args([
+            "conform",
+            "--port",
+            "python3 tests/ports/minimal.py --declare builders",
+        ])
         .args(["--profile", "compat", "--traces", "40", "--seed", "5"])
         .arg("--junit")
         .arg(&path)
@@ -165,7 +188,10 @@ fn a_failing_run_writes_junit_that_parses() {
         } => {
             assert_eq!(*kind, quick_junit::NonSuccessKind::Failure);
             let text = description.as_ref().unwrap().as_str();
-            assert!(text.contains("\"flytectx_trace\":2"), "a corpus file: {text}");
+            assert!(
+                text.contains("\"flytectx_trace\":2"),
+                "a corpus file: {text}"
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -12,7 +12,9 @@ fn spec() -> String {
 
 /// The rows of the feature table: (feature, operation and step names, clause words).
 fn feature_table(spec: &str) -> Vec<(Feature, Vec<String>, Vec<String>)> {
-    let start = spec.find("| feature | operations and builder steps").expect("the feature table");
+    let start = spec
+        .find("| feature | operations and builder steps")
+        .expect("the feature table");
     spec[start..]
         .lines()
         .skip(2)
@@ -58,22 +60,63 @@ fn every_op() -> Vec<Op> {
         Op::Push { ctx: c },
         Op::Pop,
         Op::NewContext { file_access: None },
-        Op::Build { from: c, steps: vec![] },
-        Op::WithEnter { from: c, steps: vec![] },
+        Op::Build {
+            from: c,
+            steps: vec![],
+        },
+        Op::WithEnter {
+            from: c,
+            steps: vec![],
+        },
         Op::WithExit { raise: None },
-        Op::Observe { target: AnyName::Ctx(c) },
+        Op::Observe {
+            target: AnyName::Ctx(c),
+        },
         Op::UserSpaceParams { ctx: c },
         Op::NewOpaque,
-        Op::NewEs { working_dir: dir(), mode: None, engine_dir: None, branch_eval_mode: None, user_space_params: None },
-        Op::EsWithParams { es: EsName(0), working_dir: None, mode: None, engine_dir: None, branch_eval_mode: None, user_space_params: None },
-        Op::CtxNewEs { ctx: c, working_dir: None },
+        Op::NewEs {
+            working_dir: dir(),
+            mode: None,
+            engine_dir: None,
+            branch_eval_mode: None,
+            user_space_params: None,
+        },
+        Op::EsWithParams {
+            es: EsName(0),
+            working_dir: None,
+            mode: None,
+            engine_dir: None,
+            branch_eval_mode: None,
+            user_space_params: None,
+        },
+        Op::CtxNewEs {
+            ctx: c,
+            working_dir: None,
+        },
         Op::TakeBranch { es: EsName(0) },
         Op::BranchComplete { es: EsName(0) },
-        Op::NewCs { prefix: String::new(), mode: 1, task_resolver: None, nodes_of: None },
-        Op::CsWithParams { cs: CsName(0), prefix: None, mode: None, task_resolver: None, nodes_of: None },
-        Op::CtxNewCs { ctx: c, prefix: String::new() },
+        Op::NewCs {
+            prefix: String::new(),
+            mode: 1,
+            task_resolver: None,
+            nodes_of: None,
+        },
+        Op::CsWithParams {
+            cs: CsName(0),
+            prefix: None,
+            mode: None,
+            task_resolver: None,
+            nodes_of: None,
+        },
+        Op::CtxNewCs {
+            ctx: c,
+            prefix: String::new(),
+        },
         Op::AddNode { cs: CsName(0) },
-        Op::AddSignalHandler { tag: "t".into(), then: None },
+        Op::AddSignalHandler {
+            tag: "t".into(),
+            then: None,
+        },
         Op::SetProgramHandler { tag: "p".into() },
         Op::SigintHandler,
         Op::Sigint,
@@ -83,8 +126,16 @@ fn every_op() -> Vec<Op> {
         Op::WithDrop,
         Op::MakeFile { path: dir() },
         Op::IsLocalExecution { es: EsName(0) },
-        Op::BuilderNewEs { from: c, steps: vec![], working_dir: None },
-        Op::BuilderNewCs { from: c, steps: vec![], prefix: String::new() },
+        Op::BuilderNewEs {
+            from: c,
+            steps: vec![],
+            working_dir: None,
+        },
+        Op::BuilderNewCs {
+            from: c,
+            steps: vec![],
+            prefix: String::new(),
+        },
         Op::ThreadBegin,
         Op::ThreadEnd,
         Op::TaskBegin,
@@ -114,18 +165,35 @@ fn the_feature_table_gives_every_operation_and_step_its_feature() {
     let mut row_of: HashMap<String, Feature> = HashMap::new();
     for (feature, names, _) in &table {
         for n in names {
-            assert!(row_of.insert(n.clone(), *feature).is_none(), "{n} is in two rows");
+            assert!(
+                row_of.insert(n.clone(), *feature).is_none(),
+                "{n} is in two rows"
+            );
         }
     }
     let ops = every_op();
     let steps = every_step();
     for op in &ops {
-        assert_eq!(row_of.get(op.name()), Some(&op.feature()), "`{}`", op.name());
+        assert_eq!(
+            row_of.get(op.name()),
+            Some(&op.feature()),
+            "`{}`",
+            op.name()
+        );
     }
     for step in &steps {
-        assert_eq!(row_of.get(step.method()), Some(&step.feature()), "`{}`", step.method());
+        assert_eq!(
+            row_of.get(step.method()),
+            Some(&step.feature()),
+            "`{}`",
+            step.method()
+        );
     }
-    assert_eq!(row_of.len(), ops.len() + steps.len(), "the table names nothing else");
+    assert_eq!(
+        row_of.len(),
+        ops.len() + steps.len(),
+        "the table names nothing else"
+    );
 }
 
 /// [FEAT-2]: the table's clause column and `Feature::of_clause` agree on
@@ -137,8 +205,15 @@ fn the_feature_table_gives_every_clause_the_feature_the_model_gives_it() {
     let mut by_section: HashMap<String, Feature> = HashMap::new();
     for (feature, _, words) in feature_table(&spec) {
         for w in words {
-            let map = if w.contains('-') { &mut by_id } else { &mut by_section };
-            assert!(map.insert(w.clone(), feature).is_none(), "{w} is in two rows");
+            let map = if w.contains('-') {
+                &mut by_id
+            } else {
+                &mut by_section
+            };
+            assert!(
+                map.insert(w.clone(), feature).is_none(),
+                "{w} is in two rows"
+            );
         }
     }
     let clauses = flytectx_conformance::spec::clauses(&spec);

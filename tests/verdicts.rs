@@ -41,7 +41,11 @@ fn corpus_file(dir: &Path, name: &str, ops: &[&str]) {
     let body: Vec<&str> = std::iter::once(header).chain(ops.iter().copied()).collect();
     std::fs::write(&path, body.join("\n") + "\n").unwrap();
     let out = flytectx(&["bless", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn hostile(mode: &str, after: u32) -> String {
@@ -76,7 +80,11 @@ fn a_divergence_before_a_crash_is_kept_shrunk_and_the_crash_reported() {
     assert_eq!(r["verdict"], "divergence");
     assert_eq!(r["port_failure"]["kind"], "exited", "kept beside: {r:#}");
     let c = &r["counterexample"];
-    assert_eq!(c["trace"], serde_json::json!([{"op": "size"}]), "shrunk: {c:#}");
+    assert_eq!(
+        c["trace"],
+        serde_json::json!([{"op": "size"}]),
+        "shrunk: {c:#}"
+    );
     assert_eq!(c["divergence"]["actual"], serde_json::json!({"ok": -1}));
     assert_eq!(c["origin"]["title"], "a test trace");
     let found = &r["shrink_port_failure"];
@@ -114,14 +122,25 @@ fn counts_are_right_when_a_run_stops_early() {
     assert_eq!(out.status.code(), Some(1), "{r:#}");
     let corpus = &r["corpus"];
     assert_eq!(
-        (&corpus["passed"], &corpus["failed"], &corpus["skipped"], &corpus["not_run"]),
+        (
+            &corpus["passed"],
+            &corpus["failed"],
+            &corpus["skipped"],
+            &corpus["not_run"]
+        ),
         (&1.into(), &1.into(), &0.into(), &1.into()),
         "{corpus:#}"
     );
     let ignored = corpus["ignored_files"].as_array().unwrap();
-    assert!(ignored[0].as_str().unwrap().ends_with("notes.txt"), "{corpus:#}");
+    assert!(
+        ignored[0].as_str().unwrap().ends_with("notes.txt"),
+        "{corpus:#}"
+    );
     let random = &r["random"];
-    assert_eq!((&random["passed"], &random["not_run"]), (&0.into(), &7.into()));
+    assert_eq!(
+        (&random["passed"], &random["not_run"]),
+        (&0.into(), &7.into())
+    );
 }
 
 /// A corpus directory without a trace checks nothing: a usage error that
@@ -130,10 +149,19 @@ fn counts_are_right_when_a_run_stops_early() {
 fn a_corpus_without_traces_is_a_usage_error() {
     let dir = scratch("no-traces");
     std::fs::write(dir.join("a.trace"), "{}").unwrap();
-    let out = flytectx(&["conform", "--corpus", dir.to_str().unwrap(), "--traces", "5"]);
+    let out = flytectx(&[
+        "conform",
+        "--corpus",
+        dir.to_str().unwrap(),
+        "--traces",
+        "5",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no trace (*.jsonl)") && err.contains("a.trace"), "{err}");
+    assert!(
+        err.contains("no trace (*.jsonl)") && err.contains("a.trace"),
+        "{err}"
+    );
 }
 
 /// A run without --seed says its seed and the command that repeats it.
@@ -144,7 +172,10 @@ fn an_unpinned_run_prints_the_command_that_replays_it() {
     let seed = r["seed"].as_u64().unwrap();
     let replay = r["replay"].as_str().unwrap();
     assert!(replay.ends_with(&format!("--seed {seed}")), "{replay}");
-    assert!(replay.starts_with("flytectx conform --no-corpus --traces 3"), "{replay}");
+    assert!(
+        replay.starts_with("flytectx conform --no-corpus --traces 3"),
+        "{replay}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains(replay));
 }
 
@@ -194,7 +225,10 @@ fn a_hanging_port_leaves_no_process_behind() {
     while alive(child) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(!alive(child), "the port's child {child} survived the runner");
+    assert!(
+        !alive(child),
+        "the port's child {child} survived the runner"
+    );
 }
 
 /// The hello wait follows --hello-timeout-ms, not a fixed minute.
@@ -212,7 +246,11 @@ fn the_hello_wait_honours_its_time_limit() {
     let r = report(&out);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(r["port_failure"]["kind"], "timeout", "{r:#}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// The golden corpus is built into the binary: `flytectx conform` runs from
@@ -227,13 +265,26 @@ fn the_runner_works_from_any_directory() {
         .unwrap();
     let r = report(&out);
     assert_eq!(out.status.code(), Some(0), "{r:#}");
-    assert!(r["corpus"]["source"].as_str().unwrap().starts_with("built-in"));
-    let in_repo = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/corpus"))
+    assert!(r["corpus"]["source"]
+        .as_str()
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "jsonl"))
-        .count();
+        .starts_with("built-in"));
+    let in_repo =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/corpus"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "jsonl")
+            })
+            .count();
     let c = &r["corpus"];
     let seen = c["traces"].as_array().unwrap().len() as u64 + c["other_profile"].as_u64().unwrap();
-    assert_eq!(seen, in_repo as u64, "every trace of conformance/corpus is built in");
+    assert_eq!(
+        seen, in_repo as u64,
+        "every trace of conformance/corpus is built in"
+    );
     assert!(c["passed"].as_u64().unwrap() > 10, "{c:#}");
 }

@@ -7,6 +7,7 @@
 //! protocol (e.g. panicking), is a crash.
 
 #![no_main]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 use flytectx_conformance::generate::{concretize, Move};
 use flytectx_conformance::impl_port::ImplPort;
@@ -14,6 +15,15 @@ use flytectx_conformance::port::Port;
 use flytectx_conformance::run::{compare, expect};
 use flytectx_model::{Op, Profile};
 use libfuzzer_sys::fuzz_target;
+use std::cell::RefCell;
+
+thread_local! {
+    // One port for every input, as a long-lived port process would be: each
+    // trace starts with `reset`. A port per input would start (and join) a
+    // thread for every input with a `thread_begin`, which cost more than the
+    // trace itself and held on to memory.
+    static PORT: RefCell<ImplPort> = RefCell::new(ImplPort::new());
+}
 
 /// Bounds on a trace, so that one input stays a few milliseconds at most.
 const MAX_MOVES: usize = 64;
@@ -43,9 +53,8 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
         }
     }
 
-    let mut port = ImplPort::new();
     // What the implementation declares, as `flytectx conform` would check it.
-    let claim = port.declaration().claim(Profile::Isolated);
+    let claim = PORT.with(|p| p.borrow().declaration().claim(Profile::Isolated));
     let ops = concretize(claim, &moves, sigint);
     let expected = match expect(claim.target, &ops) {
         Ok(e) => e,
@@ -59,7 +68,7 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
         ),
     };
 
-    let actual = match port.run(&expected.wire) {
+    let actual = match PORT.with(|p| p.borrow_mut().run(&expected.wire)) {
         Ok(a) => a,
         Err(failure) => panic!(
             "the implementation failed the port protocol: {failure}\n\

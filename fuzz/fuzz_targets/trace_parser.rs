@@ -3,6 +3,7 @@
 //! line form.
 
 #![no_main]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 use flytectx_model::answer::Answer;
 use flytectx_model::trace::{decode_op_line, parse_trace, TraceFile};

@@ -1,67 +1,95 @@
-//! A generational, reference-counted slab.
+//! A generational, reference-counted slab: where the contexts of a thread live.
 //!
 //! Invariants:
-//! - Every slot is `Occupied` or `Vacant`. A vacant slot is on the free list
-//!   exactly once, unless it is retired (see below); `free_head` starts the
-//!   list and each vacant slot names the next (`u32::MAX` ends it).
-//! - A [`Handle`] names a slot and a generation. It refers to a value only
-//!   while that slot is occupied with that same generation; once the value is
-//!   removed the slot's generation moves on, so every old handle is *stale*
-//!   and every lookup with it fails. Nothing is ever reached through a stale
-//!   handle.
-//! - An occupied slot has `count >= 1`: the number of owners (stack entries,
-//!   strong handles, contexts holding a state). The value is removed when the
-//!   last owner releases it, and only then.
+//! - A slot is occupied (`value` is `Some`) or vacant. A vacant slot is on
+//!   the free list exactly once, unless it is retired (below): `free_head`
+//!   starts the list, and a vacant slot's `link` names the next (`END` ends it).
+//! - An occupied slot's `link` is its number of owners (stack entries and
+//!   strong handles), at least 1. The value is taken out when the last owner
+//!   releases it, and only then.
+//! - A [`Handle`] names a slot and a generation, and refers to a value only
+//!   while that slot is occupied with that generation. Taking a value out
+//!   moves the slot's generation on, so every old handle is *stale*: every
+//!   lookup with it fails, nothing is reached through it.
 //! - Generations start at 1 and only grow. A slot whose generation would
-//!   overflow is retired: never reused, so a handle can never come back to
-//!   life. Memory stays bounded by the largest number of values alive at once
-//!   (plus retired slots, one per 2^32 reuses of a slot).
+//!   overflow is retired: left vacant and off the free list, so no handle can
+//!   come back to life. Memory stays bounded by the most values alive at once
+//!   (plus one retired slot per 2^32 reuses of a slot).
+//! - An owner may hold a bare slot index instead of a handle (a stack entry,
+//!   to be half the size): the slot it owns cannot be vacated under it.
 //!
 //! No `unsafe`: a lookup is a bounds-checked index and a generation compare.
 
+use std::marker::PhantomData;
 use std::num::{NonZeroU32, NonZeroU64};
 
-/// Names a value in an [`Arena`]: slot index (high half) and generation
-/// (low half) in one word. One word, not two fields, so that copying a
-/// handle (the current context, above all) is a single load and store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Handle(NonZeroU64);
+/// Names a `T` in an [`Arena<T>`]: slot index (high half) and generation
+/// (low half) in one word, so that copying one is a single load and store.
+/// The type parameter keeps a handle from indexing an arena of another type.
+pub(crate) struct Handle<T> {
+    bits: NonZeroU64,
+    _names: PhantomData<fn() -> T>,
+}
 
-impl Handle {
+// Derives would bound these on `T`; a handle is a number whatever it names.
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+impl<T> PartialEq for Handle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bits == other.bits
+    }
+}
+impl<T> Eq for Handle<T> {}
+impl<T> std::hash::Hash for Handle<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bits.hash(state)
+    }
+}
+impl<T> std::fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Handle({}v{})", self.index(), self.generation())
+    }
+}
+
+impl<T> Handle<T> {
     #[inline]
-    pub(crate) fn new(index: u32, generation: NonZeroU32) -> Handle {
-        Handle(NonZeroU64::from(generation) | (u64::from(index) << 32))
+    pub(crate) fn new(index: u32, generation: NonZeroU32) -> Handle<T> {
+        Handle {
+            bits: NonZeroU64::from(generation) | (u64::from(index) << 32),
+            _names: PhantomData,
+        }
     }
     #[inline]
     pub(crate) fn index(self) -> u32 {
-        (self.0.get() >> 32) as u32
+        (self.bits.get() >> 32) as u32
     }
     #[inline]
-    pub(crate) fn generation(self) -> NonZeroU32 {
-        NonZeroU32::new(self.0.get() as u32).expect("the low half is a non-zero generation")
+    fn generation(self) -> u32 {
+        self.bits.get() as u32
     }
-    /// A plain-number identity: equal for the same value, never reused for
-    /// another one while the arena lives (ports use it to name objects).
-    pub fn raw(self) -> u64 {
-        self.0.get()
+    /// A plain-number identity: equal for the same value, never the same for
+    /// another value of the arena while it lives.
+    pub(crate) fn raw(self) -> u64 {
+        self.bits.get()
     }
 }
 
-#[derive(Debug)]
-enum Slot<T> {
-    Occupied {
-        generation: NonZeroU32,
-        count: u32,
-        value: T,
-    },
-    Vacant {
-        generation: NonZeroU32,
-        next_free: u32,
-    },
-}
-
+/// Ends the free list; also the index no slot ever has.
 const END: u32 = u32::MAX;
 
+#[derive(Debug)]
+struct Slot<T> {
+    generation: NonZeroU32,
+    /// Occupied: the number of owners. Vacant: the next free slot.
+    link: u32,
+    value: Option<T>,
+}
+
+/// The slab. See the module's invariants.
 #[derive(Debug)]
 pub(crate) struct Arena<T> {
     slots: Vec<Slot<T>>,
@@ -69,141 +97,120 @@ pub(crate) struct Arena<T> {
     live: usize,
 }
 
-impl<T> Default for Arena<T> {
-    fn default() -> Self {
+impl<T> Arena<T> {
+    pub(crate) const fn new() -> Arena<T> {
         Arena {
             slots: Vec::new(),
             free_head: END,
             live: 0,
         }
     }
-}
 
-impl<T> Arena<T> {
+    /// The occupied slot `h` names, if it still does.
+    #[inline]
+    fn slot_mut(&mut self, h: Handle<T>) -> Option<&mut Slot<T>> {
+        self.slots
+            .get_mut(h.index() as usize)
+            .filter(|s| s.generation.get() == h.generation() && s.value.is_some())
+    }
+
     /// Store `value` with one owner.
     #[inline]
-    pub(crate) fn insert(&mut self, value: T) -> Handle {
+    pub(crate) fn insert(&mut self, value: T) -> Handle<T> {
         self.live += 1;
-        if self.free_head != END {
-            let index = self.free_head;
-            let slot = &mut self.slots[index as usize];
-            let Slot::Vacant {
-                generation,
-                next_free,
-            } = *slot
-            else {
-                unreachable!("the free list holds vacant slots only")
-            };
-            self.free_head = next_free;
-            *slot = Slot::Occupied {
-                generation,
-                count: 1,
-                value,
-            };
-            return Handle::new(index, generation);
+        let index = self.free_head;
+        if let Some(slot) = self.slots.get_mut(index as usize) {
+            self.free_head = slot.link;
+            slot.link = 1;
+            // A free slot holds None: forgetting what was there drops
+            // nothing, and spares the drop glue an assignment would run.
+            std::mem::forget(slot.value.replace(value));
+            return Handle::new(index, slot.generation);
         }
+        self.push_slot(value)
+    }
+
+    #[cold]
+    fn push_slot(&mut self, value: T) -> Handle<T> {
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != END)
-            .expect("fewer than 2^32 - 1 live objects");
-        let generation = NonZeroU32::MIN;
-        self.slots.push(Slot::Occupied {
-            generation,
-            count: 1,
-            value,
+            .expect("fewer than 2^32 - 1 contexts alive at once");
+        self.slots.push(Slot {
+            generation: NonZeroU32::MIN,
+            link: 1,
+            value: Some(value),
         });
-        Handle::new(index, generation)
+        Handle::new(index, NonZeroU32::MIN)
     }
 
     #[inline]
-    pub(crate) fn get(&self, h: Handle) -> Option<&T> {
-        match self.slots.get(h.index() as usize)? {
-            Slot::Occupied {
-                generation, value, ..
-            } if *generation == h.generation() => Some(value),
-            _ => None,
+    pub(crate) fn get(&self, h: Handle<T>) -> Option<&T> {
+        let slot = self.slots.get(h.index() as usize)?;
+        if slot.generation.get() != h.generation() {
+            return None;
         }
-    }
-
-    #[inline]
-    pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
-        match self.slots.get_mut(h.index() as usize)? {
-            Slot::Occupied {
-                generation, value, ..
-            } if *generation == h.generation() => Some(value),
-            _ => None,
-        }
-    }
-
-    /// Add an owner. False (and nothing done) when `h` is stale.
-    #[inline]
-    pub(crate) fn retain(&mut self, h: Handle) -> bool {
-        match self.slots.get_mut(h.index() as usize) {
-            Some(Slot::Occupied {
-                generation, count, ..
-            }) if *generation == h.generation() => {
-                *count = count
-                    .checked_add(1)
-                    .expect("fewer than 2^32 owners of one object");
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Remove an owner; when it was the last, take the value out and return it.
-    /// A stale handle releases nothing.
-    #[inline]
-    pub(crate) fn release(&mut self, h: Handle) -> Option<T> {
-        let slot = self.slots.get_mut(h.index() as usize)?;
-        match slot {
-            Slot::Occupied {
-                generation, count, ..
-            } if *generation == h.generation() => {
-                *count -= 1;
-                if *count > 0 {
-                    return None;
-                }
-            }
-            _ => return None,
-        }
-        let next = h.generation().checked_add(1);
-        let vacant = Slot::Vacant {
-            generation: next.unwrap_or(h.generation()),
-            next_free: END,
-        };
-        let Slot::Occupied { value, .. } = std::mem::replace(slot, vacant) else {
-            unreachable!("checked above")
-        };
-        self.live -= 1;
-        if let Some(generation) = next {
-            *slot = Slot::Vacant {
-                generation,
-                next_free: self.free_head,
-            };
-            self.free_head = h.index();
-        }
-        // Otherwise the slot is retired: vacant, off the free list, forever.
-        Some(value)
+        slot.value.as_ref()
     }
 
     /// Add an owner and reach the value, with one lookup. None (and nothing
     /// done) when `h` is stale.
     #[inline]
-    pub(crate) fn retain_mut(&mut self, h: Handle) -> Option<&mut T> {
-        match self.slots.get_mut(h.index() as usize) {
-            Some(Slot::Occupied {
-                generation,
-                count,
-                value,
-            }) if *generation == h.generation() => {
-                *count = count
-                    .checked_add(1)
-                    .expect("fewer than 2^32 owners of one object");
-                Some(value)
-            }
-            _ => None,
+    pub(crate) fn retain(&mut self, h: Handle<T>) -> Option<&mut T> {
+        let slot = self.slot_mut(h)?;
+        slot.link = slot
+            .link
+            .checked_add(1)
+            .expect("fewer than 2^32 owners of one context");
+        slot.value.as_mut()
+    }
+
+    /// The handle of the value in slot `index`, which an owner holds (so
+    /// the slot is occupied: an owner's index is never vacant). None only
+    /// out of bounds.
+    #[inline]
+    pub(crate) fn handle_at(&self, index: u32) -> Option<Handle<T>> {
+        let slot = self.slots.get(index as usize)?;
+        Some(Handle::new(index, slot.generation))
+    }
+
+    /// Remove an owner; when it was the last, take the value out and return
+    /// it, for the caller to drop (when it is safe to). A stale handle
+    /// releases nothing.
+    #[inline]
+    pub(crate) fn release(&mut self, h: Handle<T>) -> Option<T> {
+        let slot = self.slot_mut(h)?;
+        slot.link -= 1;
+        if slot.link > 0 {
+            return None;
         }
+        self.vacate(h.index())
+    }
+
+    /// [`Arena::release`] by the bare index an owner holds.
+    #[inline]
+    pub(crate) fn release_at(&mut self, index: u32) -> Option<T> {
+        let h = self.handle_at(index)?;
+        self.release(h)
+    }
+
+    /// Take the value of an occupied slot out, and retire the slot or put it
+    /// on the free list.
+    #[inline]
+    fn vacate(&mut self, index: u32) -> Option<T> {
+        let slot = &mut self.slots[index as usize];
+        let value = slot.value.take();
+        self.live -= 1;
+        match slot.generation.checked_add(1) {
+            Some(next) => {
+                slot.generation = next;
+                slot.link = self.free_head;
+                self.free_head = index;
+            }
+            // Retired: vacant, off the free list, forever.
+            None => slot.link = END,
+        }
+        value
     }
 
     /// Values alive now.
@@ -216,14 +223,11 @@ impl<T> Arena<T> {
         self.slots.len()
     }
 
+    /// The owners of the value `h` names; None when stale.
     #[cfg(test)]
-    fn count(&self, h: Handle) -> Option<u32> {
-        match self.slots.get(h.index() as usize)? {
-            Slot::Occupied {
-                generation, count, ..
-            } if *generation == h.generation() => Some(*count),
-            _ => None,
-        }
+    fn owners(&self, h: Handle<T>) -> Option<u32> {
+        let slot = self.slots.get(h.index() as usize)?;
+        (slot.generation.get() == h.generation() && slot.value.is_some()).then_some(slot.link)
     }
 }
 
@@ -233,14 +237,14 @@ mod tests {
 
     #[test]
     fn a_released_value_leaves_every_old_handle_stale_and_its_slot_is_reused() {
-        let mut a = Arena::default();
+        let mut a = Arena::new();
         let h = a.insert("a");
-        assert!(a.retain(h));
-        assert_eq!(a.count(h), Some(2));
+        assert!(a.retain(h).is_some());
+        assert_eq!(a.owners(h), Some(2));
         assert_eq!(a.release(h), None, "one owner left");
         assert_eq!(a.release(h), Some("a"));
         assert_eq!(a.get(h), None);
-        assert!(!a.retain(h), "a stale handle cannot be revived");
+        assert_eq!(a.retain(h), None, "a stale handle cannot be revived");
         assert_eq!(a.release(h), None);
         let g = a.insert("b");
         assert_eq!(g.index(), h.index(), "the slot is reused");
@@ -248,23 +252,25 @@ mod tests {
         assert_eq!(a.get(h), None);
         assert_eq!(a.get(g), Some(&"b"));
         // An old handle reaches nothing of the new value, by any route.
-        assert_eq!(a.get_mut(h), None);
-        assert_eq!(a.retain_mut(h), None);
-        assert!(!a.retain(h));
+        assert_eq!(a.retain(h), None);
         assert_eq!(a.release(h), None);
-        assert_eq!(a.count(g), Some(1), "the new value's owners are untouched");
+        assert_eq!(a.owners(g), Some(1), "the new value's owners are untouched");
         assert_eq!((a.live(), a.capacity()), (1, 1));
+        assert_eq!(a.handle_at(g.index()), Some(g));
+        assert_eq!(a.release_at(g.index()), Some("b"));
+        assert_eq!(a.release_at(g.index()), None, "vacant: nothing to release");
+        assert_eq!(a.handle_at(7), None, "out of bounds");
     }
 
     #[test]
     fn memory_is_bounded_by_the_values_alive_at_once() {
-        let mut a = Arena::default();
+        let mut a = Arena::new();
         let keep = a.insert(0u64);
         for i in 0..100_000u64 {
             let x = a.insert(i);
             let y = a.insert(i + 1);
-            a.release(y);
-            a.release(x);
+            assert_eq!(a.release(y), Some(i + 1));
+            assert_eq!(a.release(x), Some(i));
         }
         assert_eq!(a.capacity(), 3);
         assert_eq!(a.live(), 1);
@@ -273,20 +279,17 @@ mod tests {
 
     #[test]
     fn a_slot_whose_generation_would_overflow_is_retired() {
-        let mut a = Arena::default();
+        let mut a = Arena::new();
         let h = a.insert(1);
         a.release(h);
         // Age the slot to the last generation.
-        a.slots[0] = Slot::Vacant {
-            generation: NonZeroU32::MAX,
-            next_free: END,
-        };
-        a.free_head = 0;
+        a.slots[0].generation = NonZeroU32::MAX;
         let last = a.insert(2);
-        assert_eq!(last.generation(), NonZeroU32::MAX);
+        assert_eq!(last.generation(), u32::MAX);
         assert_eq!(a.release(last), Some(2));
         let next = a.insert(3);
         assert_ne!(next.index(), last.index(), "the retired slot is not reused");
         assert_eq!(a.get(last), None);
+        assert_eq!(a.live(), 1);
     }
 }

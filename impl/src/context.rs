@@ -6,172 +6,137 @@
 //! [`Context`], a strong handle that keeps it alive. A context lives while it
 //! is on a stack or a strong handle holds it; after that, its `ContextRef`s
 //! are stale and every use of them says so ([`Error::Stale`]).
+//!
+//! A [`Builder`] is plain data: the level and flag of the context it came
+//! from and a counted reference to the parts that context shares
+//! ([`crate::data`]); it touches no arena until it is built or entered.
 
 use crate::arena::Handle;
-use crate::error::Error;
-use crate::heap::{release_with, thread_heap, with_thread, HeapRef};
-use crate::state::{
-    BranchEvalMode, CompilationState, CsData, EsData, ExecutionState, LocalFileAccess, Nodes,
-    Strong,
+use crate::data::{
+    BranchEvalMode, CsData, CtxData, CtxHandle, EsData, Flag, LocalFileAccess, Nodes, Opaque,
+    Shared, Slots,
 };
-use crate::Opaque;
+use crate::error::Error;
+use crate::heap::{self, thread_heap, with_thread, HeapRef};
+use crate::state::{CompilationState, ExecutionState};
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::rc::Rc;
 
-/// The five fields flytekit only carries along ([CTX-1]); shared between
-/// contexts and builders until one of them is changed.
-#[derive(Clone, Default)]
-pub struct Slots {
-    pub file_access: Option<Opaque>,
-    pub flyte_client: Option<Opaque>,
-    pub serialization_settings: Option<Opaque>,
-    pub output_metadata_tracker: Option<Opaque>,
-    pub worker_queue: Option<Opaque>,
-}
-
-pub(crate) struct CtxData {
-    pub(crate) level: i64,
-    pub(crate) in_a_condition: bool,
-    pub(crate) execution_state: Option<Handle>,
-    pub(crate) compilation_state: Option<Handle>,
-    pub(crate) slots: Rc<Slots>,
-    /// [ORIG-1]: set by each push; the only field that changes.
-    pub(crate) origin: Option<&'static Location<'static>>,
-}
-
 /// A weak, copyable handle to a context of this thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ContextRef {
-    pub(crate) h: Handle,
-    pub(crate) _not_send: PhantomData<*const ()>,
+    pub(crate) h: CtxHandle,
+    _not_send: PhantomData<*const ()>,
 }
 
 /// A strong handle to a context: it stays alive while this exists.
 pub struct Context {
-    pub(crate) heap: HeapRef,
-    pub(crate) h: Handle,
-    pub(crate) _not_send: PhantomData<*const ()>,
+    heap: HeapRef,
+    h: CtxHandle,
 }
 
 /// A snapshot of a context's fields, holding its states and values.
 #[derive(Clone, Debug)]
 pub struct ContextFields {
+    /// How deep the context was built ([BLD-2]).
     pub level: i64,
+    /// Whether it was built in a conditional section ([COND-7]).
     pub in_a_condition: bool,
+    /// Its execution state.
     pub execution_state: Option<ExecutionState>,
+    /// Its compilation state.
     pub compilation_state: Option<CompilationState>,
+    /// Its five opaque values ([CTX-1]).
     pub slots: Slots,
+    /// Where it was last pushed from ([ORIG-1]).
     pub origin: Option<&'static Location<'static>>,
 }
 
-impl std::fmt::Debug for Slots {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |o: &Option<Opaque>| o.is_some();
-        f.debug_struct("Slots")
-            .field("file_access", &set(&self.file_access))
-            .field("flyte_client", &set(&self.flyte_client))
-            .field("serialization_settings", &set(&self.serialization_settings))
-            .field(
-                "output_metadata_tracker",
-                &set(&self.output_metadata_tracker),
-            )
-            .field("worker_queue", &set(&self.worker_queue))
-            .finish()
+fn fields_of(d: &CtxData) -> ContextFields {
+    ContextFields {
+        level: d.level,
+        in_a_condition: d.in_a_condition.get(),
+        execution_state: d.shared.execution_state.clone().map(ExecutionState),
+        compilation_state: d.shared.compilation_state.clone().map(CompilationState),
+        slots: d.shared.slots.clone(),
+        origin: d.origin,
     }
-}
-
-pub(crate) fn fields_of(heap: &HeapRef, h: Handle) -> Option<ContextFields> {
-    let (level, in_a_condition, es, cs, slots, origin) = {
-        let b = heap.borrow();
-        let d = b.arenas.contexts.get(h)?;
-        (
-            d.level,
-            d.in_a_condition,
-            d.execution_state,
-            d.compilation_state,
-            (*d.slots).clone(),
-            d.origin,
-        )
-    };
-    Some(ContextFields {
-        level,
-        in_a_condition,
-        execution_state: es.map(|e| ExecutionState(Strong::retained(heap, e))),
-        compilation_state: cs.map(|s| CompilationState(Strong::retained(heap, s))),
-        slots,
-        origin,
-    })
 }
 
 /// [BLD-1]: a builder with the context's level, flag, states and values.
-pub(crate) fn builder_of(heap: &HeapRef, h: Handle) -> Option<Builder> {
-    let mut b = heap.borrow_mut();
-    let d = b.arenas.contexts.get(h)?;
-    let (level, in_a_condition, es, cs, slots) = (
-        d.level,
-        d.in_a_condition,
-        d.execution_state,
-        d.compilation_state,
-        Rc::clone(&d.slots),
-    );
-    b.arenas.retain_states(es, cs);
-    Some(Builder {
-        heap: Rc::clone(heap),
-        level,
-        in_a_condition,
-        execution_state: es,
-        compilation_state: cs,
-        slots,
-    })
-}
-
-fn read<R>(heap: &HeapRef, h: Handle, f: impl FnOnce(&CtxData) -> R) -> Option<R> {
-    heap.borrow().arenas.contexts.get(h).map(f)
+fn builder_of(d: &CtxData) -> Builder {
+    Builder {
+        shared: Rc::clone(&d.shared),
+        level: d.level,
+        in_a_condition: d.in_a_condition,
+    }
 }
 
 impl ContextRef {
-    fn heap(self) -> Result<HeapRef, Error> {
-        thread_heap().ok_or(Error::ThreadExiting)
+    #[inline]
+    pub(crate) fn new(h: CtxHandle) -> ContextRef {
+        ContextRef {
+            h,
+            _not_send: PhantomData,
+        }
     }
 
+    /// A handle that names nothing: what the facade returns while the
+    /// thread is being torn down. Every use of it fails with an error.
+    pub(crate) fn dangling() -> ContextRef {
+        ContextRef::new(Handle::new(u32::MAX, std::num::NonZeroU32::MAX))
+    }
+
+    /// Run `f` on the context's data, under a shared borrow of the heap.
+    /// `f` must not drop user values (cloning them is fine).
+    #[inline]
     fn with<R>(self, f: impl FnOnce(&CtxData) -> R) -> Result<R, Error> {
-        with_thread(|t| read(&t.heap, self.h, f).ok_or(Error::Stale))
-            .unwrap_or(Err(Error::ThreadExiting))
+        with_thread(|t| {
+            t.heap
+                .borrow()
+                .contexts
+                .get(self.h)
+                .map(f)
+                .ok_or(Error::Stale)
+        })
+        .unwrap_or(Err(Error::ThreadExiting))
     }
 
     /// Whether the context is still alive.
     pub fn is_alive(self) -> bool {
         self.with(|_| ()).is_ok()
     }
+    /// How deep the context was built ([BLD-2]).
     pub fn level(self) -> Result<i64, Error> {
         self.with(|d| d.level)
     }
+    /// Whether it was built in a conditional section ([COND-7]).
     pub fn in_a_condition(self) -> Result<bool, Error> {
-        self.with(|d| d.in_a_condition)
+        self.with(|d| d.in_a_condition.get())
     }
     /// [ORIG-1]: where the context was last pushed from.
     pub fn origin(self) -> Result<Option<&'static Location<'static>>, Error> {
         self.with(|d| d.origin)
     }
+    /// A snapshot of the context's fields.
     pub fn fields(self) -> Result<ContextFields, Error> {
-        fields_of(&self.heap()?, self.h).ok_or(Error::Stale)
+        self.with(fields_of)
     }
     /// A strong handle to the same context.
     pub fn upgrade(self) -> Result<Context, Error> {
-        let heap = self.heap()?;
-        if !heap.borrow_mut().arenas.contexts.retain(self.h) {
+        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
+        let alive = heap.borrow_mut().contexts.retain(self.h).is_some();
+        if !alive {
             return Err(Error::Stale);
         }
-        Ok(Context {
-            heap,
-            h: self.h,
-            _not_send: PhantomData,
-        })
+        Ok(Context::owning(heap, self.h))
     }
     /// [BLD-1]
+    #[inline]
     pub fn new_builder(self) -> Result<Builder, Error> {
-        builder_of(&self.heap()?, self.h).ok_or(Error::Stale)
+        self.with(builder_of)
     }
     /// A number that identifies this context among the live objects of its thread.
     pub fn id(self) -> u64 {
@@ -180,61 +145,61 @@ impl ContextRef {
 }
 
 impl Context {
+    /// A strong handle for an owner count the caller hands over.
+    #[inline]
+    pub(crate) fn owning(heap: HeapRef, h: CtxHandle) -> Context {
+        Context { heap, h }
+    }
+
     /// [CTX-2]: `FlyteContext(file_access=f)`: level 0, nothing else set.
     pub fn new(file_access: Option<Opaque>) -> Result<Context, Error> {
         let heap = thread_heap().ok_or(Error::ThreadExiting)?;
         let data = CtxData {
             level: 0,
-            in_a_condition: false,
-            execution_state: None,
-            compilation_state: None,
-            slots: Rc::new(Slots {
-                file_access,
-                ..Slots::default()
-            }),
-            origin: None,
+            ..Builder::new(file_access).into_data(None)
         };
-        let h = heap.borrow_mut().arenas.contexts.insert(data);
-        Ok(Context {
-            heap,
-            h,
-            _not_send: PhantomData,
-        })
+        let h = heap.borrow_mut().contexts.insert(data);
+        Ok(Context::owning(heap, h))
     }
 
     /// The weak handle of this context.
-    pub fn as_ref(&self) -> ContextRef {
-        ContextRef {
-            h: self.h,
-            _not_send: PhantomData,
-        }
+    pub fn weak(&self) -> ContextRef {
+        ContextRef::new(self.h)
     }
 
     fn read<R>(&self, f: impl FnOnce(&CtxData) -> R) -> R {
-        read(&self.heap, self.h, f).expect("a strong handle keeps its context alive")
+        let heap = self.heap.borrow();
+        let data = heap.contexts.get(self.h);
+        f(data.expect("a strong handle keeps its context alive"))
     }
 
+    /// How deep the context was built ([BLD-2]).
     pub fn level(&self) -> i64 {
         self.read(|d| d.level)
     }
+    /// Whether it was built in a conditional section ([COND-7]).
     pub fn in_a_condition(&self) -> bool {
-        self.read(|d| d.in_a_condition)
+        self.read(|d| d.in_a_condition.get())
     }
+    /// [ORIG-1]: where the context was last pushed from.
     pub fn origin(&self) -> Option<&'static Location<'static>> {
         self.read(|d| d.origin)
     }
+    /// A snapshot of the context's fields.
     pub fn fields(&self) -> ContextFields {
-        fields_of(&self.heap, self.h).expect("a strong handle keeps its context alive")
+        self.read(fields_of)
     }
     /// [BLD-1]
     pub fn new_builder(&self) -> Builder {
-        builder_of(&self.heap, self.h).expect("a strong handle keeps its context alive")
+        self.read(builder_of)
     }
+    /// The context's execution state.
     pub fn execution_state(&self) -> Option<ExecutionState> {
-        self.fields().execution_state
+        self.read(|d| d.shared.execution_state.clone().map(ExecutionState))
     }
+    /// The context's compilation state.
     pub fn compilation_state(&self) -> Option<CompilationState> {
-        self.fields().compilation_state
+        self.read(|d| d.shared.compilation_state.clone().map(CompilationState))
     }
     /// [CTX-3]
     pub fn user_space_params(&self) -> Option<Opaque> {
@@ -262,25 +227,17 @@ impl Context {
                 None => return Err(Error::NoSandboxDir),
             },
         };
-        let data = EsData {
+        Ok(ExecutionState::from_data(EsData {
             mode: None,
             engine_dir: Rc::from(format!("{dir}/engine_dir")),
             working_dir: Rc::from(dir),
-            branch_eval_mode: None,
+            branch_eval_mode: Cell::new(None),
             user_space_params,
-        };
-        Ok(ExecutionState(Strong::insert(Rc::clone(&self.heap), data)))
+        }))
     }
     /// [CS-6]: a new compilation state with the default task resolver.
     pub fn new_compilation_state(&self, prefix: &str) -> CompilationState {
-        let resolver = with_thread(|t| Rc::clone(&t.default_task_resolver));
-        let data = CsData {
-            prefix: Rc::from(prefix),
-            mode: 1,
-            task_resolver: resolver,
-            nodes: Nodes::default(),
-        };
-        CompilationState(Strong::insert(Rc::clone(&self.heap), data))
+        CompilationState::new(prefix, 1, heap::default_task_resolver())
     }
     /// [BLD-5] (quirk): unlike the builder's method of the same name, this one
     /// goes through [`Context::new_compilation_state`] and so has a resolver.
@@ -288,6 +245,7 @@ impl Context {
         let cs = self.new_compilation_state("");
         self.new_builder().with_compilation_state(Some(&cs))
     }
+    /// A number that identifies this context among the live objects of its thread.
     pub fn id(&self) -> u64 {
         self.h.raw()
     }
@@ -295,25 +253,16 @@ impl Context {
 
 impl Clone for Context {
     fn clone(&self) -> Self {
-        let alive = self.heap.borrow_mut().arenas.contexts.retain(self.h);
+        let alive = self.heap.borrow_mut().contexts.retain(self.h).is_some();
         debug_assert!(alive, "a strong handle keeps its context alive");
-        Context {
-            heap: Rc::clone(&self.heap),
-            h: self.h,
-            _not_send: PhantomData,
-        }
+        Context::owning(Rc::clone(&self.heap), self.h)
     }
 }
 
 impl Drop for Context {
     #[inline]
     fn drop(&mut self) {
-        // The common case frees nothing: one count goes down. Freeing goes
-        // through the trash, so that no user code runs under the borrow.
-        let freed = self.heap.borrow_mut().arenas.contexts.release(self.h);
-        if let Some(ctx) = freed {
-            release_with(&self.heap, |a, trash| a.free_context(ctx, trash));
-        }
+        heap::release(&self.heap, self.h);
     }
 }
 
@@ -330,115 +279,119 @@ impl PartialEq<ContextRef> for Context {
     }
 }
 
+impl From<&Context> for ContextRef {
+    fn from(c: &Context) -> ContextRef {
+        c.weak()
+    }
+}
+
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.read(|d| {
             f.debug_struct("Context")
                 .field("id", &self.h.raw())
                 .field("level", &d.level)
-                .field("in_a_condition", &d.in_a_condition)
+                .field("in_a_condition", &d.in_a_condition.get())
                 .finish_non_exhaustive()
         })
     }
 }
 
 /// `FlyteContext.Builder`: the fields of a context to be, changed by its
-/// methods, made into a new context by [`Builder::build`]. It owns the states
-/// it holds.
+/// methods, made into a new context by [`Builder::build`] (or entered as a
+/// scope). It holds its states and values, shared with the context it came
+/// from until a method changes them.
 pub struct Builder {
-    pub(crate) heap: HeapRef,
-    pub(crate) level: i64,
-    pub(crate) in_a_condition: bool,
-    pub(crate) execution_state: Option<Handle>,
-    pub(crate) compilation_state: Option<Handle>,
-    pub(crate) slots: Rc<Slots>,
+    shared: Rc<Shared>,
+    /// The level of the context it came from; the built one is one above.
+    level: i64,
+    in_a_condition: Flag,
 }
 
 impl Builder {
     /// `FlyteContext.Builder(file_access=f)`: level 0, nothing else set.
-    pub fn new(file_access: Option<Opaque>) -> Result<Builder, Error> {
-        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        Ok(Builder {
-            heap,
-            level: 0,
-            in_a_condition: false,
-            execution_state: None,
-            compilation_state: None,
-            slots: Rc::new(Slots {
-                file_access,
-                ..Slots::default()
+    pub fn new(file_access: Option<Opaque>) -> Builder {
+        Builder {
+            shared: Rc::new(Shared {
+                slots: Slots {
+                    file_access,
+                    ..Slots::default()
+                },
+                ..Shared::default()
             }),
-        })
+            level: 0,
+            in_a_condition: Flag::new(false),
+        }
     }
 
+    /// The level of the context the builder came from ([BLD-1]).
     pub fn level(&self) -> i64 {
         self.level
     }
+    /// Whether the built context will be in a conditional section ([COND-7]).
     pub fn in_a_condition(&self) -> bool {
-        self.in_a_condition
+        self.in_a_condition.get()
     }
+    /// The execution state the built context will have.
     pub fn execution_state(&self) -> Option<ExecutionState> {
-        self.execution_state
-            .map(|h| ExecutionState(Strong::retained(&self.heap, h)))
+        self.shared.execution_state.clone().map(ExecutionState)
     }
+    /// The compilation state the built context will have.
     pub fn compilation_state(&self) -> Option<CompilationState> {
-        self.compilation_state
-            .map(|h| CompilationState(Strong::retained(&self.heap, h)))
+        self.shared.compilation_state.clone().map(CompilationState)
+    }
+
+    /// The shared parts, copied first if anything else holds them.
+    fn own(&mut self) -> &mut Shared {
+        Rc::make_mut(&mut self.shared)
     }
 
     /// [BLD-3]
     pub fn with_execution_state(mut self, es: Option<&ExecutionState>) -> Builder {
-        let new = es.map(|es| es.0.h);
-        self.heap.borrow_mut().arenas.retain_states(new, None);
-        if let Some(old) = std::mem::replace(&mut self.execution_state, new) {
-            release_with(&self.heap, |a, trash| a.release_es(old, trash));
-        }
+        self.own().execution_state = es.map(|es| Rc::clone(&es.0));
         self
     }
 
     /// [BLD-3]
     pub fn with_compilation_state(mut self, cs: Option<&CompilationState>) -> Builder {
-        let new = cs.map(|cs| cs.0.h);
-        self.heap.borrow_mut().arenas.retain_states(None, new);
-        if let Some(old) = std::mem::replace(&mut self.compilation_state, new) {
-            release_with(&self.heap, |a, trash| a.release_cs(old, trash));
-        }
+        self.own().compilation_state = cs.map(|cs| Rc::clone(&cs.0));
         self
     }
 
     /// [BLD-4]: prefix `""`, mode 1, no task resolver.
     pub fn with_new_compilation_state(self) -> Builder {
-        let cs = CompilationState(Strong::insert(
-            Rc::clone(&self.heap),
-            CsData {
-                prefix: Rc::from(""),
-                mode: 1,
-                task_resolver: None,
-                nodes: Nodes::default(),
-            },
-        ));
+        let cs = CompilationState::from_data(CsData {
+            prefix: Rc::from(""),
+            mode: 1,
+            task_resolver: None,
+            nodes: Nodes::default(),
+        });
         self.with_compilation_state(Some(&cs))
     }
 
-    /// [BLD-3]: each replaces one opaque field, by identity.
+    /// [BLD-3]: replaces the file access, by identity.
     pub fn with_file_access(mut self, v: Option<Opaque>) -> Builder {
-        Rc::make_mut(&mut self.slots).file_access = v;
+        self.own().slots.file_access = v;
         self
     }
+    /// [BLD-3]: replaces the client, by identity.
     pub fn with_client(mut self, v: Option<Opaque>) -> Builder {
-        Rc::make_mut(&mut self.slots).flyte_client = v;
+        self.own().slots.flyte_client = v;
         self
     }
+    /// [BLD-3]: replaces the serialization settings, by identity.
     pub fn with_serialization_settings(mut self, v: Option<Opaque>) -> Builder {
-        Rc::make_mut(&mut self.slots).serialization_settings = v;
+        self.own().slots.serialization_settings = v;
         self
     }
+    /// [BLD-3]: replaces the output metadata tracker, by identity.
     pub fn with_output_metadata_tracker(mut self, v: Option<Opaque>) -> Builder {
-        Rc::make_mut(&mut self.slots).output_metadata_tracker = v;
+        self.own().slots.output_metadata_tracker = v;
         self
     }
+    /// [BLD-3]: replaces the worker queue, by identity.
     pub fn with_worker_queue(mut self, v: Option<Opaque>) -> Builder {
-        Rc::make_mut(&mut self.slots).worker_queue = v;
+        self.own().slots.worker_queue = v;
         self
     }
 
@@ -452,7 +405,7 @@ impl Builder {
         if let Some(es) = self.execution_state() {
             // [COND-2]; [COND-6]: non-local states are kept.
             if es.is_local_execution() {
-                if !self.in_a_condition {
+                if !self.in_a_condition.get() {
                     // [COND-3]
                     let skipped =
                         es.with_params(None, None, None, Some(BranchEvalMode::BranchSkipped), None);
@@ -466,49 +419,28 @@ impl Builder {
             }
         }
         // [COND-7]
-        self.in_a_condition = true;
+        self.in_a_condition = Flag::new(true);
         self
     }
 
-    /// Take the fields out for a new context; the builder is left owning nothing.
-    pub(crate) fn into_data(mut self) -> (HeapRef, CtxData) {
-        let data = CtxData {
-            // [BLD-2]: one level up.
+    /// The context to be, pushed from `origin` ([BLD-2]: one level up).
+    #[inline]
+    pub(crate) fn into_data(self, origin: Option<&'static Location<'static>>) -> CtxData {
+        CtxData {
             level: self.level + 1,
+            shared: self.shared,
+            origin,
             in_a_condition: self.in_a_condition,
-            execution_state: self.execution_state.take(),
-            compilation_state: self.compilation_state.take(),
-            slots: Rc::clone(&self.slots),
-            origin: None,
-        };
-        (Rc::clone(&self.heap), data)
-    }
-
-    /// [BLD-2]: a new context, one level above the builder.
-    pub fn build(self) -> Context {
-        let (heap, data) = self.into_data();
-        let h = heap.borrow_mut().arenas.contexts.insert(data);
-        Context {
-            heap,
-            h,
-            _not_send: PhantomData,
         }
     }
-}
 
-impl Drop for Builder {
-    fn drop(&mut self) {
-        let (es, cs) = (self.execution_state.take(), self.compilation_state.take());
-        if es.is_some() || cs.is_some() {
-            release_with(&self.heap, |a, trash| {
-                if let Some(h) = es {
-                    a.release_es(h, trash);
-                }
-                if let Some(h) = cs {
-                    a.release_cs(h, trash);
-                }
-            });
-        }
+    /// [BLD-2]: a new context, one level above the builder, in this
+    /// thread's arena.
+    #[inline]
+    pub fn build(self) -> Result<Context, Error> {
+        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
+        let h = heap.borrow_mut().contexts.insert(self.into_data(None));
+        Ok(Context::owning(heap, h))
     }
 }
 
@@ -516,7 +448,7 @@ impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("level", &self.level)
-            .field("in_a_condition", &self.in_a_condition)
+            .field("in_a_condition", &self.in_a_condition.get())
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,5 @@
-//! The per-thread heap: one arena each for contexts, execution states and
-//! compilation states, plus the thread's own stack.
+//! The per-thread heap: the arena of contexts, the thread's own stack, and
+//! the thread locals that reach them.
 //!
 //! Why per thread: contexts are not thread-safe in flytekit and need not be
 //! here; keeping everything of a thread in one place makes every operation a
@@ -10,150 +10,80 @@
 //! strong handle is usable even while the thread's locals are being torn down;
 //! weak [`crate::ContextRef`]s reach the heap through the thread local.
 //!
-//! Dropping values may run user code (an opaque value's `Drop`). It must never
-//! run while the heap is borrowed, or that code could not use the heap: freed
-//! values are moved into a [`Trash`] and dropped after the borrow ends.
+//! Dropping a context may run user code (an opaque value's `Drop`, through
+//! the parts it shares). It must never run while the heap is borrowed, or that
+//! code could not use the stack: whoever takes a freed context out of the
+//! arena drops it after the borrow ends ([`release`]).
 
-use crate::arena::{Arena, Handle};
-use crate::context::{CtxData, Slots};
-use crate::state::{CsData, EsData, Nodes};
-use crate::Opaque;
+use crate::arena::Arena;
+use crate::data::{CtxData, CtxHandle, DefaultTaskResolver, LocalFileAccess, Opaque, Shared};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-#[derive(Default)]
-pub(crate) struct Arenas {
-    pub(crate) contexts: Arena<CtxData>,
-    pub(crate) exec_states: Arena<EsData>,
-    pub(crate) comp_states: Arena<CsData>,
-}
-
-#[derive(Default)]
+/// Everything of one thread that operations change.
 pub(crate) struct Heap {
-    pub(crate) arenas: Arenas,
-    /// The stack of the thread-local facade (`flytectx::push_context`, ...).
-    pub(crate) thread_stack: Vec<Handle>,
+    pub(crate) contexts: Arena<CtxData>,
+    /// The stack of the thread-local facade (`flytectx::push_context`, ...),
+    /// as the arena indices of its entries, bottom first. Each entry owns
+    /// its context, so an index is enough (half a handle's size).
+    pub(crate) thread_stack: Vec<u32>,
+    /// The last stack id given out ([`StackId`]).
+    last_stack_id: u64,
 }
 
 pub(crate) type HeapRef = Rc<RefCell<Heap>>;
 
-/// The parts of freed values whose drop may run user code (opaque values,
-/// and the slot sets and node lists holding them), kept to be dropped after
-/// the heap borrow. It lives on the caller's stack, outside the borrow;
-/// everything else of a freed value (numbers, strings) is dropped at once.
-/// One borrow frees at most one context, one execution state and one
-/// compilation state, so this is room enough.
-#[derive(Default)]
-pub(crate) struct Trash(Option<Freed>);
+impl Heap {
+    fn new() -> Heap {
+        Heap {
+            contexts: Arena::new(),
+            thread_stack: Vec::new(),
+            last_stack_id: StackId::THREAD.0,
+        }
+    }
 
-/// Kept apart from `Trash` so that an empty trash (the common case) costs
-/// one check to drop.
-#[derive(Default)]
-struct Freed {
-    slots: Option<Rc<Slots>>,
-    user_space_params: Option<Opaque>,
-    task_resolver: Option<Opaque>,
-    nodes: Option<Nodes>,
+    /// An id no other stack of this thread has had.
+    pub(crate) fn new_stack_id(&mut self) -> StackId {
+        self.last_stack_id += 1;
+        StackId(self.last_stack_id)
+    }
 }
 
-/// Run `f` under one borrow of the heap; drop what it freed after the borrow.
+/// Tells the stacks of a thread apart, so that a scope is left only on the
+/// stack that entered it. Ids are never reused within a thread, and scopes
+/// cannot leave their thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StackId(u64);
+
+impl StackId {
+    /// The thread-local facade's stack.
+    pub(crate) const THREAD: StackId = StackId(0);
+}
+
+/// What of a freed context may run user code when dropped: the parts it
+/// shared (its level, flag and origin are plain data). One word, so that
+/// handing it out of the borrow costs a register, not a copy of the context.
+pub(crate) type Freed = Option<Rc<Shared>>;
+
+/// The part of a context just taken out of the arena that must be dropped
+/// after the heap borrow.
 #[inline]
-pub(crate) fn release_with<R>(heap: &HeapRef, f: impl FnOnce(&mut Arenas, &mut Trash) -> R) -> R {
-    let mut trash = Trash::default();
-    // The borrow ends with this statement; `trash` is dropped after it.
-    f(&mut heap.borrow_mut().arenas, &mut trash)
+pub(crate) fn freed(context: Option<CtxData>) -> Freed {
+    context.map(|c| c.shared)
 }
 
-/// Whether dropping this reference would drop the value itself (and so
-/// might run user code), rather than only a count.
-fn last<T: ?Sized>(rc: &Rc<T>) -> bool {
-    Rc::strong_count(rc) == 1
+/// Remove one owner of a context; if it was the last, drop the context
+/// after the heap borrow has ended.
+#[inline]
+pub(crate) fn release(heap: &HeapRef, h: CtxHandle) {
+    let freed = freed(heap.borrow_mut().contexts.release(h));
+    drop(freed);
 }
 
-impl Trash {
-    /// Nothing kept: dropping it runs nothing.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-    fn freed(&mut self) -> &mut Freed {
-        self.0.get_or_insert_with(Freed::default)
-    }
-    // Each `keep_*` drops at once what is shared (a count goes down, nothing
-    // else can happen) and keeps only last references for later.
-    fn keep_es(&mut self, es: EsData) {
-        if let Some(usp) = es.user_space_params.filter(last) {
-            let f = self.freed();
-            debug_assert!(f.user_space_params.is_none());
-            f.user_space_params = Some(usp);
-        }
-    }
-    fn keep_cs(&mut self, cs: CsData) {
-        if let Some(r) = cs.task_resolver.filter(last) {
-            let f = self.freed();
-            debug_assert!(f.task_resolver.is_none());
-            f.task_resolver = Some(r);
-        }
-        if cs.nodes.is_last() {
-            let f = self.freed();
-            debug_assert!(f.nodes.is_none());
-            f.nodes = Some(cs.nodes);
-        }
-    }
-    fn keep_slots(&mut self, slots: Rc<Slots>) {
-        if last(&slots) {
-            let f = self.freed();
-            debug_assert!(f.slots.is_none());
-            f.slots = Some(slots);
-        }
-    }
-}
-
-impl Arenas {
-    /// Release one owner of a context; if it was the last, free it and
-    /// release the states it held.
-    #[inline]
-    pub(crate) fn release_context(&mut self, h: Handle, trash: &mut Trash) {
-        if let Some(ctx) = self.contexts.release(h) {
-            self.free_context(ctx, trash);
-        }
-    }
-
-    /// Free a context whose last owner is gone: release the states it held.
-    #[cold]
-    pub(crate) fn free_context(&mut self, ctx: CtxData, trash: &mut Trash) {
-        if let Some(es) = ctx.execution_state {
-            self.release_es(es, trash);
-        }
-        if let Some(cs) = ctx.compilation_state {
-            self.release_cs(cs, trash);
-        }
-        trash.keep_slots(ctx.slots);
-    }
-
-    pub(crate) fn release_es(&mut self, h: Handle, trash: &mut Trash) {
-        if let Some(es) = self.exec_states.release(h) {
-            trash.keep_es(es);
-        }
-    }
-
-    pub(crate) fn release_cs(&mut self, h: Handle, trash: &mut Trash) {
-        if let Some(cs) = self.comp_states.release(h) {
-            trash.keep_cs(cs);
-        }
-    }
-
-    /// Add an owner to each state a context or builder holds.
-    pub(crate) fn retain_states(&mut self, es: Option<Handle>, cs: Option<Handle>) {
-        if let Some(es) = es {
-            let alive = self.exec_states.retain(es);
-            debug_assert!(alive, "a held state is alive");
-        }
-        if let Some(cs) = cs {
-            let alive = self.comp_states.retain(cs);
-            debug_assert!(alive, "a held state is alive");
-        }
-    }
+/// [`release`] by the arena index an owner (a stack entry) holds.
+pub(crate) fn release_at(heap: &HeapRef, index: u32) {
+    let freed = freed(heap.borrow_mut().contexts.release_at(index));
+    drop(freed);
 }
 
 /// Everything of one thread.
@@ -169,13 +99,15 @@ thread_local! {
     /// The top of the thread stack (`heap.thread_stack`), mirrored in a
     /// thread local of its own: constant-initialized and without a
     /// destructor, reading it is one load, with no lazy-initialization check
-    /// and no borrow ([CUR-1]). `None` also while the stack is empty.
-    pub(crate) static CURRENT: Cell<Option<Handle>> = const { Cell::new(None) };
+    /// and no borrow ([CUR-1]). `None` also while the stack is empty. It
+    /// outlives the stack at thread exit; a handle read from it then names
+    /// nothing reachable, and using it fails with `Error::ThreadExiting`.
+    pub(crate) static CURRENT: Cell<Option<CtxHandle>> = const { Cell::new(None) };
 
-    pub(crate) static THREAD: ThreadState = ThreadState {
-        heap: HeapRef::default(),
-        default_file_access: Rc::new(crate::state::LocalFileAccess::default_sandbox()),
-        default_task_resolver: Rc::new(crate::state::DefaultTaskResolver),
+    static THREAD: ThreadState = ThreadState {
+        heap: Rc::new(RefCell::new(Heap::new())),
+        default_file_access: Rc::new(LocalFileAccess::default_sandbox()),
+        default_task_resolver: Rc::new(DefaultTaskResolver),
     };
 }
 
@@ -186,33 +118,38 @@ pub(crate) fn with_thread<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
 }
 
 /// This thread's heap, or None while the thread is torn down.
+#[inline]
 pub(crate) fn thread_heap() -> Option<HeapRef> {
     with_thread(|t| Rc::clone(&t.heap))
 }
 
-/// How much of the arenas is in use; for tests and monitoring.
+/// This thread's default file-access provider ([OBS-5]), a [`LocalFileAccess`].
+pub fn default_file_access() -> Option<Opaque> {
+    with_thread(|t| Rc::clone(&t.default_file_access))
+}
+
+/// This thread's default task resolver ([OBS-5], [CS-6]).
+pub fn default_task_resolver() -> Option<Opaque> {
+    with_thread(|t| Rc::clone(&t.default_task_resolver))
+}
+
+/// How much of this thread's context arena is in use; for tests and
+/// monitoring. (States are counted objects, freed with their last holder.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ArenaStats {
+    /// Contexts alive: on a stack or held by a strong handle.
     pub live_contexts: usize,
+    /// Slots allocated, alive or free: the arena's memory, in contexts.
     pub context_slots: usize,
-    pub live_execution_states: usize,
-    pub execution_state_slots: usize,
-    pub live_compilation_states: usize,
-    pub compilation_state_slots: usize,
 }
 
 /// The arena sizes of this thread's heap ([`ArenaStats`]).
 pub fn arena_stats() -> ArenaStats {
     with_thread(|t| {
         let h = t.heap.borrow();
-        let a = &h.arenas;
         ArenaStats {
-            live_contexts: a.contexts.live(),
-            context_slots: a.contexts.capacity(),
-            live_execution_states: a.exec_states.live(),
-            execution_state_slots: a.exec_states.capacity(),
-            live_compilation_states: a.comp_states.live(),
-            compilation_state_slots: a.comp_states.capacity(),
+            live_contexts: h.contexts.live(),
+            context_slots: h.contexts.capacity(),
         }
     })
     .unwrap_or_default()

@@ -12,50 +12,71 @@
 //! assert_eq!((level, size()), (2, 1));          // the scope popped its context
 //! ```
 //!
-//! Contexts and states live in a per-thread arena with generational handles
-//! ([`arena`]): [`ContextRef`] is a copyable weak handle (reading the current
-//! context costs a thread-local load), [`Context`], [`ExecutionState`] and
-//! [`CompilationState`] are strong handles. A freed object's weak handles are
-//! stale, and say so with [`Error::Stale`]; nothing a caller can do panics.
+//! Contexts live in a per-thread arena with generational handles:
+//! [`ContextRef`] is a copyable weak handle (reading the current context
+//! costs a thread-local load), [`Context`] a strong one. A freed context's
+//! weak handles are stale, and say so with [`Error::Stale`]; nothing a caller
+//! can do panics. A context shares the parts it did not change (states and
+//! opaque values) with the one it was derived from; [`ExecutionState`] and
+//! [`CompilationState`] are counted objects.
 //!
 //! Two ways to use a stack: the thread-local facade ([`current_context`],
 //! [`push_context`], [`pop_context`], [`size`], [`initialize`],
 //! [`with_context`], [`enter_context`], [`add_signal_handler`],
 //! [`get_origin_stackframe`]), like flytekit's static methods, and explicit
 //! [`ContextManager`] values, as many as wanted.
+//!
+//! Modules, each importing only those listed before it: `signals` (the
+//! process-wide handler list), `arena` (the slab), `data` (plain fields),
+//! `error`, `heap` (per-thread state), `state`, `context`, `stack` (the
+//! algorithms), `manager`, `facade`.
 
-pub mod arena;
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod arena;
 mod context;
+mod data;
 mod error;
+mod facade;
 mod heap;
 mod manager;
-pub mod signals;
+mod signals;
+mod stack;
 mod state;
 
-pub use context::{Builder, Context, ContextFields, ContextRef, Slots};
-pub use error::{Error, PopError, ScopeError};
-pub use heap::{arena_stats, ArenaStats};
-pub use manager::{
+pub use context::{Builder, Context, ContextFields, ContextRef};
+pub use data::{
+    BranchEvalMode, DefaultTaskResolver, LocalFileAccess, LocalUserSpaceParams, Mode, Nodes,
+    Opaque, Slots,
+};
+pub use error::Error;
+pub use facade::{
     current_context, enter_context, enter_scope, exit_scope, exit_scope_with, fork,
     get_origin_stackframe, initialize, pop_context, push_context, push_context_from, size,
-    with_context, ContextGuard, ContextManager, Scope, ScopeToken,
+    with_context, ContextGuard,
 };
+pub use heap::{arena_stats, default_file_access, default_task_resolver, ArenaStats};
+pub use manager::{ContextManager, Scope};
 pub use signals::add_signal_handler;
-pub use state::{
-    BranchEvalMode, CompilationState, DefaultTaskResolver, ExecutionState, LocalFileAccess,
-    LocalUserSpaceParams, Mode, Nodes,
-};
+pub use stack::{PopError, ScopeError, ScopeToken};
+pub use state::{CompilationState, ExecutionState};
 
-/// A value flytekit only carries along (file access, client, serialization
-/// settings, ...): kept and compared by identity ([CTX-1]).
-pub type Opaque = std::rc::Rc<dyn std::any::Any>;
+/// Hooks for conformance harnesses that simulate processes ([SIG-2],
+/// [SIG-3]): not part of the API, and only built with the `harness` feature.
+#[cfg(feature = "harness")]
+#[doc(hidden)]
+pub mod harness {
+    /// The number of SIGINT.
+    pub const SIGINT: i32 = crate::signals::SIGINT;
 
-/// This thread's default file-access provider ([OBS-5]), a [`LocalFileAccess`].
-pub fn default_file_access() -> Option<Opaque> {
-    heap::with_thread(|t| std::rc::Rc::clone(&t.default_file_access))
-}
+    /// [SIG-2]: run every handler, in order, as the SIGINT hook does before
+    /// the process exits with status 1.
+    pub fn run_signal_handlers(signum: i32) {
+        crate::signals::run_signal_handlers(signum)
+    }
 
-/// This thread's default task resolver ([OBS-5], [CS-6]).
-pub fn default_task_resolver() -> Option<Opaque> {
-    heap::with_thread(|t| std::rc::Rc::clone(&t.default_task_resolver))
+    /// [SIG-3]: forget every handler, as a new process starts.
+    pub fn reset_signal_handlers() {
+        crate::signals::reset_signal_handlers()
+    }
 }

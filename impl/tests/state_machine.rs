@@ -263,7 +263,7 @@ impl StateMachineTest for Api {
                                 b = b.enter_conditional_section();
                             }
                             let made = if let Transition::Build { .. } = t {
-                                let c = b.build();
+                                let c = b.build().expect("a live thread can build");
                                 let weak = c.weak();
                                 sut.held.push(c);
                                 weak

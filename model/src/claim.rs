@@ -164,7 +164,10 @@ mod tests {
             profile: Profile::Compat,
             release: Release::new(1, 10, 7),
         });
-        assert!(!old.features.contains(Feature::Signals), "the release lacks it");
+        assert!(
+            !old.features.contains(Feature::Signals),
+            "the release lacks it"
+        );
         assert_eq!(
             old.unavailable(&new_es(Mode::EagerExecution)),
             Some(Unavailable::Mode(Mode::EagerExecution))

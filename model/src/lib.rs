@@ -62,9 +62,9 @@ impl std::fmt::Display for Profile {
 pub use answer::Answer;
 pub use claim::{Claim, Target, Unavailable};
 pub use feature::{Feature, FeatureSet};
-pub use release::Release;
 pub use model::Model;
 pub use port::{ModelPort, TraceError};
+pub use release::Release;
 pub use trace::Op;
 
 #[cfg(test)]

@@ -119,10 +119,9 @@ impl PortHello {
             return Err("`features` must include \"stack\": every port has the stack core".into());
         }
         if let Some(r) = h.get("release") {
-            hello.release = r
-                .as_str()
-                .and_then(Release::parse)
-                .ok_or_else(|| format!("`release` is a flytekit version such as \"1.10.7\", not {r}"))?;
+            hello.release = r.as_str().and_then(Release::parse).ok_or_else(|| {
+                format!("`release` is a flytekit version such as \"1.10.7\", not {r}")
+            })?;
         }
         Ok(hello)
     }
@@ -165,7 +164,10 @@ mod tests {
         assert_eq!(h.features.to_string(), "stack, with");
         assert_eq!(h.unknown_features, vec!["teleport"]);
         assert_eq!(h.release, Release::new(1, 10, 7));
-        assert_eq!(PortHello::parse(&h.to_value()).unwrap().features, h.features);
+        assert_eq!(
+            PortHello::parse(&h.to_value()).unwrap().features,
+            h.features
+        );
 
         let h = PortHello::parse(&json!({"hello": {"protocol": PROTOCOL, "version": 2,
             "profiles": ["compat"], "features": ["stack"]}}))

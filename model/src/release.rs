@@ -205,7 +205,10 @@ mod tests {
         assert!(!r1_0.stack_per_unit() && r1_1.stack_per_unit());
         let r1_8 = Release::new(1, 8, 3);
         assert!(r1_8.is_local(Mode::LocalWorkflowExecution));
-        assert!(!r1_8.is_local(Mode::LocalTaskExecution), "the bug fixed in 1.9");
+        assert!(
+            !r1_8.is_local(Mode::LocalTaskExecution),
+            "the bug fixed in 1.9"
+        );
         assert!(Release::new(1, 9, 1).is_local(Mode::LocalTaskExecution));
         assert!(!Release::new(1, 13, 15).context_cs_has_resolver());
         assert!(Release::new(1, 14, 9).context_cs_has_resolver());

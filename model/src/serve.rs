@@ -156,7 +156,13 @@ mod tests {
     fn session(requests: &[&str]) -> (Vec<Value>, String) {
         let input = requests.join("\n");
         let (mut out, mut log) = (Vec::new(), Vec::new());
-        serve(input.as_bytes(), &mut out, &mut log, &ServeOptions::default()).unwrap();
+        serve(
+            input.as_bytes(),
+            &mut out,
+            &mut log,
+            &ServeOptions::default(),
+        )
+        .unwrap();
         let answers = String::from_utf8(out)
             .unwrap()
             .lines()

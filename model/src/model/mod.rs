@@ -169,7 +169,10 @@ pub use crate::answer::{RANDOM_DIR, SANDBOX_DIR};
 /// [ES-2]: the engine directory derived from a working directory: its
 /// `engine_dir`, joined as a path (a trailing `/` is not doubled).
 pub fn engine_dir_in(working_dir: &str) -> String {
-    format!("{}/engine_dir", working_dir.strip_suffix('/').unwrap_or(working_dir))
+    format!(
+        "{}/engine_dir",
+        working_dir.strip_suffix('/').unwrap_or(working_dir)
+    )
 }
 
 /// A thread or a task ([THR-1]).
@@ -533,7 +536,6 @@ impl Model {
             },
         }
     }
-
 
     // ----- threads and tasks -----
 

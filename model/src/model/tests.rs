@@ -4,9 +4,9 @@
 
 use super::*;
 use crate::answer::HandlerRun;
-use crate::trace::{Branch, Mode, Slot, Then};
 use crate::claim::Target;
 use crate::release::Release;
+use crate::trace::{Branch, Mode, Slot, Then};
 use crate::Profile;
 
 fn compat() -> Model {
@@ -163,10 +163,7 @@ fn flytekit_test_levels() {
     // [BLD-8]: flytekit assigns the field; the setter is the same.
     Model::with_slot(&mut b, Slot::FlyteClient, Some(client1));
     m.with_context(&b, |m, outer| {
-        assert_eq!(
-            (m.context(outer).fields.level, m.size()),
-            (2, 2)
-        );
+        assert_eq!((m.context(outer).fields.level, m.size()), (2, 2));
         let mut b = m.new_builder(outer);
         Model::with_slot(&mut b, Slot::FlyteClient, Some(client2));
         m.with_context(&b, |m, inner| {
@@ -293,7 +290,11 @@ fn a_dispatch_reads_the_live_list_and_stops_at_a_failure() {
     let out = m.sigint();
     assert_eq!(out.ran.len(), 2, "c never runs");
     assert_eq!(out.end, SigintEnd::Raised("oops".into()));
-    assert_eq!(compat().sigint().end, SigintEnd::Exit(1), "no handlers: exit 1");
+    assert_eq!(
+        compat().sigint().end,
+        SigintEnd::Exit(1),
+        "no handlers: exit 1"
+    );
 }
 
 /// [SIG-4]: compat replaces the program's handler at every main-thread
@@ -332,7 +333,10 @@ fn engine_directories_run_into_files_in_compat_only() {
         m.new_execution_state(wd, None, engine, None, None)
     };
     assert_eq!(fails(&mut m, "f", None), Err(Failure::EngineDirFailed));
-    assert!(fails(&mut m, "f", Some("e")).is_ok(), "the working dir is not checked");
+    assert!(
+        fails(&mut m, "f", Some("e")).is_ok(),
+        "the working dir is not checked"
+    );
     assert_eq!(fails(&mut m, "w", Some("f")), Err(Failure::EngineDirFailed));
     let local = m
         .new_execution_state("w", Some(Mode::LocalTaskExecution), Some("e2"), None, None)
@@ -394,7 +398,10 @@ fn builders_make_states_and_constructors_share_node_lists() {
     assert!(m.builder_new_execution_state(&other, Some("w")).is_ok());
     let cs = m.builder_new_compilation_state("p");
     let st = m.compilation_state(cs);
-    assert_eq!((st.prefix.as_str(), st.mode, st.task_resolver), ("p", 1, None));
+    assert_eq!(
+        (st.prefix.as_str(), st.mode, st.task_resolver),
+        ("p", 1, None)
+    );
     assert!(!m.is_local_execution(e1));
     let local = m
         .new_execution_state("w", Some(Mode::EagerLocalExecution), None, None, None)
@@ -423,10 +430,18 @@ fn origins_follow_the_last_push_the_scope_entry_and_the_caller_of_initialize() {
     let init = line!() + 1;
     m.initialize();
     let root = m.current_context();
-    assert_eq!(at(m.context(root).origin), (file!(), init), "[ORIG-3]: explicit");
+    assert_eq!(
+        at(m.context(root).origin),
+        (file!(), init),
+        "[ORIG-3]: explicit"
+    );
     let _ = m.pop_context();
     let lazy = m.current_context();
-    assert_eq!(m.context(lazy).origin, Some(Origin::Library), "[ORIG-3]: lazy");
+    assert_eq!(
+        m.context(lazy).origin,
+        Some(Origin::Library),
+        "[ORIG-3]: lazy"
+    );
     let b = m.new_builder(root);
     let c = m.build(&b);
     assert_eq!(m.context(c).origin, None);
@@ -434,14 +449,22 @@ fn origins_follow_the_last_push_the_scope_entry_and_the_caller_of_initialize() {
     let first = at(m.context(c).origin);
     m.push_context(c, Some(Origin::Op(7)));
     assert_eq!(first.0, file!());
-    assert_eq!(m.context(c).origin, Some(Origin::Op(7)), "[ORIG-1] the second push wins");
+    assert_eq!(
+        m.context(c).origin,
+        Some(Origin::Op(7)),
+        "[ORIG-1] the second push wins"
+    );
     let line = line!() + 1;
     let scoped = m.with_enter(&b);
     assert_eq!(at(m.context(scoped).origin).1, line, "[ORIG-2]");
     assert_eq!(at(Some(m.get_origin_stackframe())).1, line!(), "[ORIG-4]");
     let op = Origin::Op(3);
     assert_eq!(
-        (m.origin_frame(0, op), m.origin_frame(1, op), m.origin_frame(2, op)),
+        (
+            m.origin_frame(0, op),
+            m.origin_frame(1, op),
+            m.origin_frame(2, op)
+        ),
         (Origin::Library, op, Origin::Outside),
         "[ORIG-4]"
     );
@@ -464,7 +487,11 @@ fn older_releases_initialize_and_read_the_root_as_they_did() {
     assert_eq!(es.working_dir, "<sandbox>/<random>/", "[INIT-4]");
     assert_eq!(es.engine_dir, "<sandbox>/<random>/engine_dir");
     let made = m.ctx_new_execution_state(root, None).unwrap();
-    assert_eq!(m.execution_state(made).working_dir, "<sandbox>/<random>/", "[ES-8]");
+    assert_eq!(
+        m.execution_state(made).working_dir,
+        "<sandbox>/<random>/",
+        "[ES-8]"
+    );
     let _ = m.pop_context();
     assert_eq!(m.current_context_of_release(), None, "[CUR-2] before 1.1");
     assert_eq!(m.size(), 0);
@@ -483,7 +510,11 @@ fn before_1_1_every_unit_shares_one_stack() {
     assert_eq!(m.size(), 1, "the thread sees the main thread's stack");
     m.initialize();
     m.unit_end();
-    assert_ne!(m.current_context(), root, "initialize in the thread replaced it");
+    assert_ne!(
+        m.current_context(),
+        root,
+        "initialize in the thread replaced it"
+    );
     m.task_begin();
     m.push_context(root, None);
     m.unit_end();
@@ -520,5 +551,9 @@ fn older_releases_copy_fewer_states_and_give_no_resolver() {
     let mut m = of(1, 13, 15);
     let root = m.current_context();
     let cs = m.ctx_new_compilation_state(root, "p");
-    assert_eq!(m.compilation_state(cs).task_resolver, None, "[CS-6] before 1.14");
+    assert_eq!(
+        m.compilation_state(cs).task_resolver,
+        None,
+        "[CS-6] before 1.14"
+    );
 }

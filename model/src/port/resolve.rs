@@ -219,7 +219,11 @@ impl ModelPort {
         Ok(s)
     }
 
-    pub(super) fn opaque(&self, field: &'static str, n: OpaqueName) -> Result<OpaqueId, TraceError> {
+    pub(super) fn opaque(
+        &self,
+        field: &'static str,
+        n: OpaqueName,
+    ) -> Result<OpaqueId, TraceError> {
         let name = AnyName::Opaque(n);
         let o = match n {
             OpaqueName::DefaultFileAccess => OpaqueId::DefaultFileAccess,

@@ -161,7 +161,11 @@ impl<'a> Fields<'a> {
     }
 
     /// Decode field `key`, which may be left out ([TRACE-2]: it is then null).
-    fn opt<T: DeserializeOwned>(&mut self, key: &str, what: &str) -> Result<Option<T>, DecodeError> {
+    fn opt<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        what: &str,
+    ) -> Result<Option<T>, DecodeError> {
         if self.entries.iter().any(|(k, _, _)| k.0 == key) {
             self.req::<Option<T>>(key, what)
         } else {
@@ -448,7 +452,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn errors_name_the_column_of_the_offending_field() {
         let line = r#"{"op":"push","ctx":"es1"}"#;
@@ -513,7 +516,6 @@ mod tests {
         let e = decode(r#"{"op":"push","ctx":5}"#).unwrap_err();
         assert_eq!(e.column, 20, "{e}");
     }
-
 
     #[test]
     fn an_expected_answer_out_of_range_is_refused_not_a_panic() {

@@ -53,7 +53,11 @@ impl TraceFile {
     /// always (a trace starts with `reset`).
     pub fn features(&self) -> FeatureSet {
         let core = FeatureSet::only(Feature::Stack);
-        core.union(self.header.features.unwrap_or_else(|| features_of(&self.ops)))
+        core.union(
+            self.header
+                .features
+                .unwrap_or_else(|| features_of(&self.ops)),
+        )
     }
 }
 
@@ -61,7 +65,9 @@ impl TraceFile {
 /// (it starts with `reset`) and those the operations use.
 pub fn features_of(ops: &[Op]) -> FeatureSet {
     ops.iter()
-        .fold(FeatureSet::only(Feature::Stack), |set, op| set.union(op.features()))
+        .fold(FeatureSet::only(Feature::Stack), |set, op| {
+            set.union(op.features())
+        })
 }
 
 /// Read a whole trace from bytes ([TRACE-1], [TRACE-9]); structural rules
@@ -217,7 +223,6 @@ pub fn check_structure(ops: &[Op], lines: &[usize]) -> Result<(), DecodeError> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,7 +251,10 @@ mod tests {
                 .contains("cannot close the `thread_begin` opened on line 2"),
             "{e}"
         );
-        assert!(check_structure(&[Op::Sigint, Op::Size], &[2, 3]).is_ok(), "known only by running it");
+        assert!(
+            check_structure(&[Op::Sigint, Op::Size], &[2, 3]).is_ok(),
+            "known only by running it"
+        );
         let e = check_structure(&[Op::TaskBegin, Op::Sigint, Op::TaskEnd], &[2, 3, 4]).unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         let e = check_structure(&[Op::TaskBegin, Op::Reset, Op::TaskEnd], &[2, 3, 4]).unwrap_err();
@@ -273,18 +281,34 @@ mod tests {
     fn headers_of_both_versions_are_read_and_features_are_checked() {
         let file = |header: &str, body: &str| parse_trace(format!("{header}\n{body}").as_bytes());
         let v1 = r#"{"flytectx_trace":1,"title":"t","profiles":["compat"],"clauses":[]}"#;
-        let t = file(v1, r#"{"op":"with_enter","from":"c0","steps":["enter_conditional_section"]}
-{"op":"with_exit","raise":null}"#)
+        let t = file(
+            v1,
+            r#"{"op":"with_enter","from":"c0","steps":["enter_conditional_section"]}
+{"op":"with_exit","raise":null}"#,
+        )
         .unwrap();
-        assert_eq!(t.features().to_string(), "stack, with, conditionals", "derived");
+        assert_eq!(
+            t.features().to_string(),
+            "stack, with, conditionals",
+            "derived"
+        );
 
         let v2 = |features: &str| {
-            format!(r#"{{"flytectx_trace":2,"title":"t","profiles":["compat"],"features":{features},"clauses":[]}}"#)
+            format!(
+                r#"{{"flytectx_trace":2,"title":"t","profiles":["compat"],"features":{features},"clauses":[]}}"#
+            )
         };
         let t = file(&v2(r#"["stack","threads"]"#), r#"{"op":"size"}"#).unwrap();
-        assert_eq!(t.features().to_string(), "stack, threads", "the header's, even beyond the ops");
-        let e = file(&v2(r#"["stack"]"#), "{\"op\":\"size\"}\n{\"op\":\"thread_begin\"}\n{\"op\":\"thread_end\"}")
-            .unwrap_err();
+        assert_eq!(
+            t.features().to_string(),
+            "stack, threads",
+            "the header's, even beyond the ops"
+        );
+        let e = file(
+            &v2(r#"["stack"]"#),
+            "{\"op\":\"size\"}\n{\"op\":\"thread_begin\"}\n{\"op\":\"thread_end\"}",
+        )
+        .unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("needs the feature threads"), "{e}");
         let e = file(&v2(r#"["stack","sideways"]"#), "").unwrap_err();

@@ -728,5 +728,4 @@ mod tests {
         assert!(c.contains(&"BLD-3") && !c.contains(&"COND-1"), "{c:?}");
         assert_eq!(Op::Pop.clauses(), vec!["POP-1", "POP-2", "POP-3"]);
     }
-
 }

@@ -1,0 +1,202 @@
+//! The thread-local facade: flytekit's static methods
+//! (`FlyteContextManager.current_context()`, ...) over this thread's own
+//! stack ([CUR-*], [SIZE-1], [THR-3]), whose entries live in the heap beside
+//! the arena and whose top is mirrored in a thread local of its own.
+
+use crate::arena::Arena;
+use crate::context::{Builder, Context, ContextRef};
+use crate::data::{CtxData, CtxHandle};
+use crate::error::Error;
+use crate::heap::{with_thread, HeapRef, StackId, ThreadState, CURRENT};
+use crate::manager::{fork_of, ContextManager};
+use crate::stack::{
+    enter_on, exit_on, finish, initialize_on, pop_on, push_on, PopError, ScopeError, ScopeToken,
+    StackHost,
+};
+use std::marker::PhantomData;
+use std::panic::Location;
+
+/// The thread-local facade's stack, as a [`StackHost`].
+struct ThreadStack<'t>(&'t ThreadState);
+
+impl StackHost for ThreadStack<'_> {
+    #[inline]
+    fn heap(&self) -> &HeapRef {
+        &self.0.heap
+    }
+    #[inline]
+    fn id(&self) -> StackId {
+        StackId::THREAD
+    }
+    #[inline]
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R {
+        let mut heap = self.0.heap.borrow_mut();
+        let heap = &mut *heap;
+        f(&mut heap.contexts, &mut heap.thread_stack)
+    }
+    /// Keep the borrow-free mirror of the top in step ([CUR-1]).
+    #[inline]
+    fn top_is(&self, top: Option<CtxHandle>) {
+        CURRENT.set(top);
+    }
+}
+
+/// The current context of this thread's stack ([CUR-1]); an empty stack is
+/// initialized first ([CUR-2], [THR-3]: a new thread starts empty).
+#[track_caller]
+#[inline]
+pub fn current_context() -> ContextRef {
+    match CURRENT.get() {
+        Some(h) => ContextRef::new(h),
+        None => initialize_then_current(Location::caller()),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn initialize_then_current(origin: &'static Location<'static>) -> ContextRef {
+    with_thread(|t| initialize_on(&mut ThreadStack(t), origin));
+    CURRENT
+        .get()
+        .map_or_else(ContextRef::dangling, ContextRef::new)
+}
+
+/// [PUSH-1]: push `ctx` itself on this thread's stack.
+#[track_caller]
+#[inline]
+pub fn push_context(ctx: impl Into<ContextRef>) -> Result<ContextRef, Error> {
+    push_context_from(ctx, Location::caller())
+}
+
+/// [PUSH-1] with a given origin ([ORIG-1]).
+#[inline]
+pub fn push_context_from(
+    ctx: impl Into<ContextRef>,
+    origin: &'static Location<'static>,
+) -> Result<ContextRef, Error> {
+    let ctx = ctx.into();
+    with_thread(|t| push_on(&mut ThreadStack(t), ctx, origin)).unwrap_or(Err(Error::ThreadExiting))
+}
+
+/// [POP-1]..[POP-3]
+#[inline]
+pub fn pop_context() -> Result<Context, PopError> {
+    with_thread(|t| pop_on(&mut ThreadStack(t))).unwrap_or(Err(PopError::ThreadExiting))
+}
+
+/// [SIZE-1]
+pub fn size() -> usize {
+    with_thread(|t| t.heap.borrow().thread_stack.len()).unwrap_or(0)
+}
+
+/// [INIT-2]
+#[track_caller]
+pub fn initialize() {
+    let origin = Location::caller();
+    with_thread(|t| initialize_on(&mut ThreadStack(t), origin));
+}
+
+/// [WITH-1]: enter a scope on this thread's stack; leave it with [`exit_scope`].
+#[track_caller]
+pub fn enter_scope(builder: Builder) -> Result<ScopeToken, Error> {
+    let origin = Location::caller();
+    with_thread(|t| enter_on(&mut ThreadStack(t), builder, origin)).ok_or(Error::ThreadExiting)
+}
+
+/// [WITH-2]..[WITH-5]. A token of another stack (a [`ContextManager`]'s) is
+/// refused with [`PopError::ForeignScope`], and nothing changes.
+#[inline]
+pub fn exit_scope(token: ScopeToken) -> Result<(), PopError> {
+    with_thread(|t| exit_on(&mut ThreadStack(t), token)).unwrap_or(Err(PopError::ThreadExiting))
+}
+
+/// Leave a scope of this thread's stack whose body ended with `body` ([WITH-4]).
+pub fn exit_scope_with<T, E>(token: ScopeToken, body: Result<T, E>) -> Result<T, ScopeError<E>> {
+    finish(exit_scope(token), body)
+}
+
+/// `with_context` on this thread's stack, as a closure ([WITH-1]..[WITH-5]).
+/// If the body panics, the guard inside still leaves the scope while unwinding.
+#[track_caller]
+#[inline]
+pub fn with_context<T, E>(
+    builder: Builder,
+    body: impl FnOnce(ContextRef) -> Result<T, E>,
+) -> Result<T, ScopeError<E>> {
+    let guard = enter_context_at(builder, Location::caller());
+    let result = body(guard.context());
+    guard.exit_with(result)
+}
+
+/// `with_context` on this thread's stack, as a guard: the scope is left when
+/// the guard is dropped, in any order ([WITH-3] says what out-of-order exits
+/// do), on unwinding too.
+#[track_caller]
+pub fn enter_context(builder: Builder) -> ContextGuard {
+    enter_context_at(builder, Location::caller())
+}
+
+#[inline]
+fn enter_context_at(builder: Builder, origin: &'static Location<'static>) -> ContextGuard {
+    let token = with_thread(|t| enter_on(&mut ThreadStack(t), builder, origin));
+    ContextGuard {
+        token,
+        _not_send: PhantomData,
+    }
+}
+
+/// A scope of this thread's stack, left when dropped.
+#[must_use = "the scope is left as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct ContextGuard {
+    token: Option<ScopeToken>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl ContextGuard {
+    /// The context the scope pushed.
+    #[inline]
+    pub fn context(&self) -> ContextRef {
+        self.token
+            .as_ref()
+            .map_or_else(ContextRef::dangling, ScopeToken::context)
+    }
+    /// Leave the scope now, with the cleanup's result.
+    #[inline]
+    pub fn exit(mut self) -> Result<(), PopError> {
+        match self.token.take() {
+            Some(t) => exit_scope(t),
+            None => Err(PopError::ThreadExiting),
+        }
+    }
+    /// Leave the scope with the body's result ([WITH-4]).
+    #[inline]
+    pub fn exit_with<T, E>(self, body: Result<T, E>) -> Result<T, ScopeError<E>> {
+        finish(self.exit(), body)
+    }
+}
+
+impl Drop for ContextGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(t) = self.token.take() {
+            // A drop cannot report the cleanup's failure; the popped root is freed.
+            let _ = exit_scope(t);
+        }
+    }
+}
+
+/// [TASK-2]: a new explicit stack holding this thread's entries.
+pub fn fork() -> Result<ContextManager, Error> {
+    with_thread(|t| {
+        let entries = t.heap.borrow().thread_stack.clone();
+        fork_of(&t.heap, &entries)
+    })
+    .ok_or(Error::ThreadExiting)
+}
+
+/// [ORIG-4]: the location of the caller.
+#[track_caller]
+pub fn get_origin_stackframe() -> &'static Location<'static> {
+    Location::caller()
+}

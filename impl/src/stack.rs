@@ -1,0 +1,316 @@
+//! The stack operations of `FlyteContextManager` ([INIT-*], [PUSH-*],
+//! [POP-*], [WITH-*]), written once over a [`StackHost`]: the explicit
+//! [`crate::ContextManager`] and the thread-local facade are two hosts.
+//!
+//! Scopes and out-of-order exits: a scope records the stack size right after
+//! its push (the mark) and, on exit, pops while the size is at least the mark
+//! ([WITH-2]). So if scopes are left out of order (guards of the facade may be
+//! dropped in any order, as opentelemetry's context guards may), leaving an
+//! outer scope first pops the inner one's context too, and the inner scope's
+//! later exit finds the stack below its mark and pops nothing ([WITH-3]):
+//! exactly what flytekit does when a body pops below its scope. A scope is
+//! left only on the stack that entered it: its token names that stack.
+
+use crate::arena::Arena;
+use crate::context::{Builder, Context, ContextRef};
+use crate::data::{
+    CtxData, CtxHandle, EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots,
+};
+use crate::error::Error;
+use crate::heap::{self, Freed, HeapRef, StackId};
+use std::cell::Cell;
+use std::fmt;
+use std::panic::Location;
+use std::rc::Rc;
+
+/// Where a stack lives: lets each algorithm below be written once.
+pub(crate) trait StackHost {
+    fn heap(&self) -> &HeapRef;
+    /// Which stack of the thread this is.
+    fn id(&self) -> StackId;
+    /// Run `f` on the arena and the stack, under one borrow of the heap.
+    /// It must drop no context: a freed one is handed out, to be dropped
+    /// after the borrow.
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R;
+    /// Told the new top after each change, by the algorithm that knows it
+    /// best (the thread's stack mirrors it, [CUR-1]).
+    #[inline]
+    fn top_is(&self, _top: Option<CtxHandle>) {}
+}
+
+/// The handle of the top entry.
+#[inline]
+fn top(arena: &Arena<CtxData>, stack: &[u32]) -> Option<CtxHandle> {
+    arena.handle_at(*stack.last()?)
+}
+
+/// [INIT-3], [INIT-4]: a new root with its new execution state.
+fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData {
+    let sandbox = file_access
+        .downcast_ref::<LocalFileAccess>()
+        .map(|l| l.local_sandbox_dir.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let es = EsData {
+        mode: None,
+        engine_dir: Rc::from(format!("{sandbox}/engine_dir")),
+        working_dir: Rc::from(sandbox),
+        branch_eval_mode: Cell::new(None),
+        user_space_params: Some(Rc::new(LocalUserSpaceParams)),
+    };
+    CtxData {
+        level: 1,
+        shared: Rc::new(Shared {
+            execution_state: Some(Rc::new(es)),
+            compilation_state: None,
+            slots: Slots {
+                file_access: Some(file_access),
+                ..Slots::default()
+            },
+        }),
+        // [ORIG-3]
+        origin: Some(origin),
+        in_a_condition: Flag::new(false),
+    }
+}
+
+/// [INIT-2]: a new stack holding only a new root. The entries of the old
+/// stack are released one by one, outside the heap borrow.
+pub(crate) fn initialize_on(host: &mut impl StackHost, origin: &'static Location<'static>) {
+    let Some(file_access) = heap::default_file_access() else {
+        return;
+    };
+    let root = new_root(file_access, origin);
+    let (old, root) = host.with_stack(|arena, stack| {
+        let root = arena.insert(root);
+        (std::mem::replace(stack, vec![root.index()]), root)
+    });
+    host.top_is(Some(root));
+    for index in old {
+        heap::release_at(host.heap(), index);
+    }
+    // [SIG-4] (isolated): the first initialize in the process installs the hook.
+    crate::signals::install_hook();
+}
+
+/// [PUSH-1]..[PUSH-3]
+#[inline]
+pub(crate) fn push_on(
+    host: &mut impl StackHost,
+    ctx: ContextRef,
+    origin: &'static Location<'static>,
+) -> Result<ContextRef, Error> {
+    host.with_stack(|arena, stack| {
+        // [ORIG-1]: the origin belongs to the object; the last push wins.
+        arena.retain(ctx.h).ok_or(Error::Stale)?.origin = Some(origin);
+        stack.push(ctx.h.index());
+        Ok(())
+    })?;
+    host.top_is(Some(ctx.h));
+    Ok(ctx)
+}
+
+/// [POP-1]..[POP-3]: the stack's ownership of the entry moves to the result.
+#[inline]
+pub(crate) fn pop_on(host: &mut impl StackHost) -> Result<Context, PopError> {
+    let (popped, new_top) = host.with_stack(|arena, stack| {
+        let popped = stack.pop().and_then(|i| arena.handle_at(i));
+        (popped.map(|h| (h, stack.is_empty())), top(arena, stack))
+    });
+    host.top_is(new_top);
+    match popped {
+        None => Err(PopError::Empty),
+        // [POP-2] (quirk): removed, then reported as a failure.
+        Some((h, true)) => Err(PopError::PoppedRoot(Context::owning(
+            Rc::clone(host.heap()),
+            h,
+        ))),
+        Some((h, false)) => Ok(Context::owning(Rc::clone(host.heap()), h)),
+    }
+}
+
+/// [WITH-1]: build, push, mark. The builder's data goes straight into the
+/// arena; the new context's one owner is its stack entry.
+#[inline]
+pub(crate) fn enter_on(
+    host: &mut impl StackHost,
+    builder: Builder,
+    origin: &'static Location<'static>,
+) -> ScopeToken {
+    // [WITH-6], [ORIG-2]
+    let data = builder.into_data(Some(origin));
+    let stack_id = host.id();
+    let token = host.with_stack(|arena, stack| {
+        let h = arena.insert(data);
+        stack.push(h.index());
+        ScopeToken {
+            stack: stack_id,
+            mark: stack.len(),
+            ctx: ContextRef::new(h),
+        }
+    });
+    host.top_is(Some(token.ctx.h));
+    token
+}
+
+/// How one borrow's worth of a scope's cleanup ended.
+enum Cleanup {
+    /// The stack is below the mark: done.
+    Done,
+    /// A context was freed and must be dropped outside the borrow; then go on.
+    Again,
+    /// Popped the last entry ([POP-2]): the cleanup fails with it.
+    PoppedRoot(Option<CtxHandle>),
+}
+
+/// [WITH-2]..[WITH-5]: pop while the size is at least the mark. Usually one
+/// borrow of the heap does it all; it is left early only to drop a freed
+/// context, which might run user code. A token of another stack changes
+/// nothing and comes back in the error.
+#[inline]
+pub(crate) fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<(), PopError> {
+    if token.stack != host.id() {
+        return Err(PopError::ForeignScope(token));
+    }
+    let mark = token.mark;
+    loop {
+        let (freed, step, new_top) = host.with_stack(|arena, stack| {
+            // [WITH-3], [WITH-5]: whatever the stack is now, below the mark
+            // nothing is popped.
+            let (freed, step) = pop_to_mark(arena, stack, mark);
+            (freed, step, top(arena, stack))
+        });
+        host.top_is(new_top);
+        drop(freed);
+        match step {
+            Cleanup::Done => return Ok(()),
+            Cleanup::Again => {}
+            // [WITH-4]: a failing pop ends the cleanup.
+            Cleanup::PoppedRoot(Some(h)) => {
+                return Err(PopError::PoppedRoot(Context::owning(
+                    Rc::clone(host.heap()),
+                    h,
+                )))
+            }
+            // An entry always names a live context; were it not so, there
+            // would be nothing to hand back.
+            Cleanup::PoppedRoot(None) => return Err(PopError::Empty),
+        }
+    }
+}
+
+/// One borrow's worth of [`exit_on`]: pop down to the mark, stopping early
+/// when an entry's context is freed (handed out, to drop) or the last entry
+/// goes.
+#[inline]
+fn pop_to_mark(arena: &mut Arena<CtxData>, stack: &mut Vec<u32>, mark: usize) -> (Freed, Cleanup) {
+    while stack.len() >= mark {
+        let Some(index) = stack.pop() else { break };
+        if stack.is_empty() {
+            return (None, Cleanup::PoppedRoot(arena.handle_at(index)));
+        }
+        if let Some(freed) = heap::freed(arena.release_at(index)) {
+            let step = if stack.len() >= mark {
+                Cleanup::Again
+            } else {
+                Cleanup::Done
+            };
+            return (Some(freed), step);
+        }
+    }
+    (None, Cleanup::Done)
+}
+
+/// [WITH-4]: the cleanup's error, else the body's.
+#[inline]
+pub(crate) fn finish<T, E>(
+    cleanup: Result<(), PopError>,
+    body: Result<T, E>,
+) -> Result<T, ScopeError<E>> {
+    match (cleanup, body) {
+        (Err(e), _) => Err(ScopeError::Cleanup(e)),
+        (Ok(()), Err(e)) => Err(ScopeError::Body(e)),
+        (Ok(()), Ok(v)) => Ok(v),
+    }
+}
+
+/// A scope entered but not yet left: its stack, its mark and its context.
+/// Give it back to the stack it came from to leave the scope.
+#[must_use = "a scope is left by giving its token back to exit_scope"]
+#[derive(Debug, PartialEq, Eq)]
+pub struct ScopeToken {
+    stack: StackId,
+    mark: usize,
+    ctx: ContextRef,
+}
+
+impl ScopeToken {
+    /// The context the scope pushed.
+    pub fn context(&self) -> ContextRef {
+        self.ctx
+    }
+    /// The stack size recorded right after the push ([WITH-1]).
+    pub fn mark(&self) -> usize {
+        self.mark
+    }
+}
+
+/// Why `pop_context` or a scope's exit failed ([POP-2], [POP-3]).
+#[derive(Debug)]
+pub enum PopError {
+    /// [POP-2]: the last entry was removed (the stack is now empty), and here
+    /// it is.
+    PoppedRoot(Context),
+    /// [POP-3]: the stack was already empty; nothing changed.
+    Empty,
+    /// The thread's context heap has been torn down.
+    ThreadExiting,
+    /// The scope was entered on another stack: nothing changed, and here is
+    /// its token, to leave it on its own stack.
+    ForeignScope(ScopeToken),
+}
+
+impl PartialEq for PopError {
+    fn eq(&self, other: &PopError) -> bool {
+        match (self, other) {
+            (PopError::PoppedRoot(a), PopError::PoppedRoot(b)) => a == b,
+            (PopError::ForeignScope(a), PopError::ForeignScope(b)) => a == b,
+            (PopError::Empty, PopError::Empty)
+            | (PopError::ThreadExiting, PopError::ThreadExiting) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for PopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PopError::PoppedRoot(_) => "popped the last context: the stack is now empty",
+            PopError::Empty => "pop from an empty context stack",
+            PopError::ThreadExiting => "the thread's context heap has been torn down",
+            PopError::ForeignScope(_) => "the scope was entered on another stack",
+        })
+    }
+}
+
+impl std::error::Error for PopError {}
+
+/// How a `with_context` scope ended badly ([WITH-4]).
+#[derive(Debug, PartialEq)]
+pub enum ScopeError<E> {
+    /// The body failed and the cleanup went well: the body's error.
+    Body(E),
+    /// The cleanup failed (it popped the last entry); this replaces any
+    /// error of the body, as in flytekit.
+    Cleanup(PopError),
+}
+
+impl<E: fmt::Display> fmt::Display for ScopeError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopeError::Body(e) => write!(f, "{e}"),
+            ScopeError::Cleanup(e) => write!(f, "leaving the scope: {e}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for ScopeError<E> {}
