@@ -21,7 +21,7 @@ impl Port for ForgetsTakeBranch {
         let mut answers = self.0.run(ops)?;
         let mut before: std::collections::HashMap<String, Value> = Default::default();
         for (op, answer) in ops.iter().zip(answers.iter_mut()) {
-            if let Answer::Ok(v) = answer {
+            if let Some(mut v) = answer.ok_value() {
                 if let Op::TakeBranch { es } = op {
                     v["branch_eval_mode"] =
                         before.get(&es.to_string()).cloned().unwrap_or(Value::Null);
@@ -29,6 +29,7 @@ impl Port for ForgetsTakeBranch {
                 if let Some(id) = v.get("id").and_then(Value::as_str) {
                     before.insert(id.to_string(), v["branch_eval_mode"].clone());
                 }
+                *answer = Answer::Ok(v);
             }
         }
         Ok(answers)

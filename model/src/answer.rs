@@ -12,12 +12,74 @@ use std::hash::Hash;
 
 /// One answer line ([OBS-1]). Answers are equal when their JSON values are,
 /// whatever the order of an object's fields ([PORT-5]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A summary ([OBS-2], [OBS-3]) answered by a port written in Rust stays
+/// typed ([`Answer::Summary`]): two such answers compare field by field with
+/// no JSON built, which is most of the work of comparing an in-process port
+/// with the model. It reads as JSON wherever JSON is wanted.
+#[derive(Clone, Debug)]
 pub enum Answer {
     /// `{"ok": value}`: the operation returned.
     Ok(Value),
+    /// `{"ok": summary}`: the operation returned an object's summary.
+    Summary(Summary),
     /// `{"err": kind}`: it failed.
     Err(String),
+}
+
+/// The summary of one object ([OBS-2], [OBS-3]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Summary {
+    /// A context's.
+    Context(Box<ContextSummary>),
+    /// An execution state's.
+    Es(Box<EsSummary>),
+    /// A compilation state's.
+    Cs(Box<CsSummary>),
+}
+
+impl Summary {
+    fn to_value(&self) -> Value {
+        let v = match self {
+            Summary::Context(c) => serde_json::to_value(c),
+            Summary::Es(e) => serde_json::to_value(e),
+            Summary::Cs(c) => serde_json::to_value(c),
+        };
+        v.expect("summaries always serialize")
+    }
+}
+
+impl PartialEq for Answer {
+    fn eq(&self, other: &Answer) -> bool {
+        match (self, other) {
+            (Answer::Summary(a), Answer::Summary(b)) => a == b,
+            (Answer::Ok(a), Answer::Ok(b)) => a == b,
+            (Answer::Err(a), Answer::Err(b)) => a == b,
+            (Answer::Err(_), _) | (_, Answer::Err(_)) => false,
+            // A typed summary and JSON: compare as JSON.
+            (a, b) => a.ok_value() == b.ok_value(),
+        }
+    }
+}
+
+impl Eq for Answer {}
+
+impl From<ContextSummary> for Answer {
+    fn from(s: ContextSummary) -> Answer {
+        Answer::Summary(Summary::Context(Box::new(s)))
+    }
+}
+
+impl From<EsSummary> for Answer {
+    fn from(s: EsSummary) -> Answer {
+        Answer::Summary(Summary::Es(Box::new(s)))
+    }
+}
+
+impl From<CsSummary> for Answer {
+    fn from(s: CsSummary) -> Answer {
+        Answer::Summary(Summary::Cs(Box::new(s)))
+    }
 }
 
 impl Answer {
@@ -26,12 +88,21 @@ impl Answer {
         Answer::Ok(serde_json::to_value(v).expect("answers always serialize"))
     }
 
+    /// The value of an `ok` answer, as JSON; None for an error.
+    pub fn ok_value(&self) -> Option<Value> {
+        match self {
+            Answer::Ok(v) => Some(v.clone()),
+            Answer::Summary(s) => Some(s.to_value()),
+            Answer::Err(_) => None,
+        }
+    }
+
     /// The answer as JSON.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         match self {
-            Answer::Ok(v) => m.insert("ok".to_string(), v.clone()),
             Answer::Err(k) => m.insert("err".to_string(), Value::String(k.clone())),
+            ok => m.insert("ok".to_string(), ok.ok_value().unwrap_or_default()),
         };
         Value::Object(m)
     }
@@ -45,7 +116,7 @@ impl Answer {
     pub fn err_kind(&self) -> Option<&str> {
         match self {
             Answer::Err(k) => Some(k),
-            Answer::Ok(_) => None,
+            Answer::Ok(_) | Answer::Summary(_) => None,
         }
     }
 
@@ -531,6 +602,32 @@ mod tests {
         assert_eq!(a, b);
         let c = Answer::parse_line(r#"{"ok":{"level":2,"id":"c0"}}"#).unwrap();
         assert_ne!(a, c);
+    }
+
+    /// A typed summary equals the same summary as JSON, and differs from
+    /// another.
+    #[test]
+    fn typed_summaries_compare_like_their_json() {
+        let summary = CsSummary {
+            id: CsName(0),
+            prefix: "p".into(),
+            mode: 1,
+            task_resolver: None,
+            nodes: 0,
+        };
+        let typed = Answer::from(summary.clone());
+        let json = Answer::parse_line(
+            r#"{"ok":{"id":"cs0","prefix":"p","mode":1,"task_resolver":null,"nodes":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(typed, json);
+        assert_eq!(json, typed);
+        assert_eq!(typed.to_value(), json.to_value());
+        let other = Answer::from(CsSummary { mode: 2, ..summary });
+        assert_ne!(typed, other);
+        assert_ne!(other, json);
+        assert_ne!(typed, Answer::Err("cs0".into()));
+        assert_eq!(typed.err_kind(), None);
     }
 
     #[test]

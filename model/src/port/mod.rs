@@ -114,13 +114,13 @@ impl ModelPort {
     }
 
     fn ctx_answer(&mut self, c: CtxId) -> Answer {
-        Answer::ok(self.names.context(&self.model, c))
+        Answer::from(self.names.context(&self.model, c))
     }
     fn es_answer(&mut self, e: EsId) -> Answer {
-        Answer::ok(self.names.execution_state(&self.model, e))
+        Answer::from(self.names.execution_state(&self.model, e))
     }
     fn cs_answer(&mut self, s: CsId) -> Answer {
-        Answer::ok(self.names.compilation_state(&self.model, s))
+        Answer::from(self.names.compilation_state(&self.model, s))
     }
 
     fn failure(f: Failure) -> Answer {
