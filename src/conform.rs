@@ -4,7 +4,7 @@
 
 use crate::corpus::{self, CorpusTrace};
 use crate::error::UsageError;
-use crate::generate::{concretize, moves, seed_rng, Move};
+use crate::generate::{concretize_expected, moves, seed_rng, Move};
 use crate::port::{Declaration, Port, PortFailure};
 use crate::report::{
     CorpusPhase, CorpusResult, Counterexample, Origin, PortFailureReport, RandomPhase, Report,
@@ -220,10 +220,7 @@ impl Session<'_> {
                 .new_tree(&mut runner)
                 .map_err(|e| UsageError::Other(format!("generating a trace: {e}")))?;
             let (mv, sigint) = tree.current();
-            let ops = concretize(self.claim, &mv, sigint);
-            let exp = expect(self.claim.target, &ops).map_err(|e| {
-                UsageError::Other(format!("a generated trace is invalid: {}", e.error))
-            })?;
+            let (ops, exp) = concretize_expected(self.claim, &mv, sigint);
             let checked = check(&mut *self.port, &exp.wire, &exp.answers);
             let counts = &mut self.report.random.counts;
             if let Checked::Passed = checked {

@@ -11,8 +11,9 @@
 use flytectx_model::names::AnyName;
 use flytectx_model::port::UsableNames;
 use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step, Then, MAX_ORIGIN_LIMIT};
-use flytectx_model::unwind::Unwinder;
-use flytectx_model::{Claim, Feature, ModelPort, Op, Release};
+use crate::run::Expected;
+use flytectx_model::unwind::{DrivenStep, Outcome, Unwinder};
+use flytectx_model::{Answer, Claim, Feature, ModelPort, Op, Release};
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 
@@ -449,11 +450,15 @@ fn operation(m: &Move, names: &UsableNames, claim: &Claim, sent: u32) -> Option<
 
 /// The model, kept in step with the trace being written, so that moves can
 /// pick names that exist.
+/// As it writes the trace it drives it as a runner would ([RUN-1]..[RUN-4]),
+/// so what it writes comes with what to send and what to expect: the same
+/// [`Expected`] that [`crate::run::expect`] would compute again.
 struct Writer {
     port: ModelPort,
     unwinder: Unwinder,
     open: Vec<Bracket>,
     ops: Vec<Op>,
+    expected: Expected,
 }
 
 impl Writer {
@@ -463,25 +468,54 @@ impl Writer {
         } else if op.closes().is_some() {
             self.open.pop();
         }
-        if let Some(sent) = self.unwinder.plan(&op) {
-            let answer = self
-                .port
-                .apply(&sent)
-                .expect("moves only pick usable names");
-            self.unwinder.answered(&sent, &answer);
-        }
+        let index = self.ops.len();
+        let (sent, outcome) = match self.unwinder.plan(&op) {
+            Some(sent) => {
+                let answer = self
+                    .port
+                    .apply(&sent)
+                    .expect("moves only pick usable names");
+                self.unwinder.answered(&sent, &answer);
+                self.expected.wire.push(sent.clone());
+                self.expected.answers.push(answer.clone());
+                self.expected.source_of.push(index);
+                (Some(sent), Outcome::Answered(answer))
+            }
+            None => (None, Outcome::Skipped),
+        };
+        self.expected.steps.push(DrivenStep {
+            index,
+            sent,
+            outcome,
+        });
         self.ops.push(op);
     }
 }
 
 /// Turn moves into a valid trace of what `claim` allows (see the module comment).
 pub fn concretize(claim: impl Into<Claim>, moves: &[Move], sigint: bool) -> Vec<Op> {
+    concretize_expected(claim, moves, sigint).0
+}
+
+/// [`concretize`], with what a runner sends and expects for the trace (as
+/// [`crate::run::expect`] would say, without driving the model again).
+pub fn concretize_expected(
+    claim: impl Into<Claim>,
+    moves: &[Move],
+    sigint: bool,
+) -> (Vec<Op>, Expected) {
     let claim = claim.into();
     let mut w = Writer {
         port: ModelPort::new(claim.target),
         unwinder: Unwinder::default(),
         open: Vec::new(),
         ops: Vec::new(),
+        expected: Expected {
+            steps: Vec::new(),
+            wire: vec![Op::Reset],
+            answers: vec![Answer::Ok(serde_json::Value::Null)],
+            source_of: Vec::new(),
+        },
     };
     for m in moves {
         let Some(op) = operation(m, &w.port.usable_names(), &claim, w.port.sent()) else {
@@ -498,7 +532,7 @@ pub fn concretize(claim: impl Into<Claim>, moves: &[Move], sigint: bool) -> Vec<
             w.emit(op);
             if w.port.exited() {
                 // [TRACE-6]: a `sigint` ended the process, and the trace.
-                return w.ops;
+                return (w.ops, w.expected);
             }
         }
     }
@@ -512,7 +546,7 @@ pub fn concretize(claim: impl Into<Claim>, moves: &[Move], sigint: bool) -> Vec<
     if sigint && claim.features.contains(Feature::Signals) && !w.port.exited() {
         w.emit(Op::Sigint);
     }
-    w.ops
+    (w.ops, w.expected)
 }
 
 /// The proptest random source of a `--seed`.

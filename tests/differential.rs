@@ -2,10 +2,10 @@
 //! random traces, every answer compared. Failures shrink (proptest).
 //! Run longer with `PROPTEST_CASES=5000 cargo test --release --test differential`.
 
-use flytectx_conformance::generate::{concretize, moves};
+use flytectx_conformance::generate::{concretize_expected, moves};
 use flytectx_conformance::impl_port::ImplPort;
 use flytectx_conformance::port::Port;
-use flytectx_conformance::run::{compare, expect};
+use flytectx_conformance::run::compare;
 use flytectx_model::Profile;
 use proptest::prelude::*;
 use std::cell::RefCell;
@@ -21,8 +21,7 @@ fn check(
 ) -> Result<(), TestCaseError> {
     // What the implementation declares, as `flytectx conform` would check it.
     let claim = PORT.with(|p| p.borrow().declaration().claim(Profile::Isolated));
-    let ops = concretize(claim, moves_, sigint);
-    let exp = expect(claim.target, &ops).map_err(|e| TestCaseError::fail(e.error.to_string()))?;
+    let (_, exp) = concretize_expected(claim, moves_, sigint);
     let actual = PORT
         .with(|p| p.borrow_mut().run(&exp.wire))
         .map_err(|f| TestCaseError::fail(f.to_string()))?;

@@ -1,6 +1,6 @@
 //! Random traces are valid, varied, and shrink to small counterexamples.
 
-use flytectx_conformance::generate::{concretize, moves};
+use flytectx_conformance::generate::{concretize, concretize_expected, moves};
 use flytectx_conformance::port::{ModelAsPort, Port, PortFailure};
 use flytectx_conformance::run::expect;
 use flytectx_conformance::shrink::{shrink, Tester};
@@ -19,6 +19,20 @@ proptest! {
         let lines: Vec<usize> = (1..=ops.len()).collect();
         prop_assert!(check_structure(&ops, &lines).is_ok());
         prop_assert!(expect(profile, &ops).is_ok());
+    }
+
+    /// The writer drives the trace as it writes it: what it expects is what
+    /// driving the written trace again expects, step for step.
+    #[test]
+    fn the_writer_expects_what_driving_the_trace_expects(m in moves(60), isolated in any::<bool>()) {
+        let profile = if isolated { Profile::Isolated } else { Profile::Compat };
+        let (ops, written) = concretize_expected(profile, &m.0, m.1);
+        let driven = expect(profile, &ops).unwrap();
+        prop_assert_eq!(&written.wire, &driven.wire);
+        prop_assert_eq!(&written.answers, &driven.answers);
+        prop_assert_eq!(&written.steps, &driven.steps);
+        prop_assert_eq!(&written.source_of, &driven.source_of);
+        prop_assert_eq!(ops, concretize(profile, &m.0, m.1));
     }
 }
 

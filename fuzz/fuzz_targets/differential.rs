@@ -1,6 +1,6 @@
 //! The implementation against the model, on traces made from raw bytes.
 //!
-//! The bytes decode into moves; `concretize` turns any list of moves into a
+//! The bytes decode into moves; `concretize_expected` turns any list of moves into a
 //! valid isolated-profile trace, so every input is a trace and libFuzzer's
 //! mutations never waste time on invalid ones. The model's answers are the
 //! expectation; any difference, or the implementation failing the port
@@ -9,10 +9,10 @@
 #![no_main]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-use flytectx_conformance::generate::{concretize, Move};
+use flytectx_conformance::generate::{concretize_expected, Move};
 use flytectx_conformance::impl_port::ImplPort;
 use flytectx_conformance::port::Port;
-use flytectx_conformance::run::{compare, expect};
+use flytectx_conformance::run::compare;
 use flytectx_model::{Op, Profile};
 use libfuzzer_sys::fuzz_target;
 use std::cell::RefCell;
@@ -55,18 +55,10 @@ fuzz_target!(|input: (Vec<Move>, bool)| {
 
     // What the implementation declares, as `flytectx conform` would check it.
     let claim = PORT.with(|p| p.borrow().declaration().claim(Profile::Isolated));
-    let ops = concretize(claim, &moves, sigint);
-    let expected = match expect(claim.target, &ops) {
-        Ok(e) => e,
-        // concretize promises a valid trace; the model refusing one is a bug
-        // on the conformance side, worth a crash too.
-        Err(invalid) => panic!(
-            "the model refused the concretized trace at op {}: {}\n{}",
-            invalid.index,
-            invalid.error,
-            listing(&ops, Some(invalid.index)),
-        ),
-    };
+    // The writer drives the model as it writes the trace, so the expected
+    // answers come with it; a move it could not turn into a valid
+    // operation would be a bug on the conformance side, and panics there.
+    let (_, expected) = concretize_expected(claim, &moves, sigint);
 
     let actual = match PORT.with(|p| p.borrow_mut().run(&expected.wire)) {
         Ok(a) => a,
