@@ -6,10 +6,11 @@
 # conformance/flytekit-matrix.md and .json; a partial run (--releases, or a
 # trace count or seed other than the defaults) writes them under
 # target/flytekit-matrix/ instead, so the committed matrix is always a full run.
-# Exits 0 when every release that ran passed, 1 otherwise.
+# Exits 0 when every release that ran passed, 1 otherwise; with --require-all,
+# also 1 when a release was skipped (no interpreter, or it did not install).
 #
 #   scripts/flytekit-matrix.sh [--releases 1.10.7,1.16.10] [--traces N] [--seed S]
-#                              [--jobs-timeout SECONDS]
+#                              [--jobs-timeout SECONDS] [--require-all]
 #
 # Virtualenvs live in .flytekit-venvs/<release> (gitignored) and are made
 # again when their requirements file changes. A release whose Python minor
@@ -24,13 +25,15 @@ traces=$DEFAULT_TRACES
 seed=$DEFAULT_SEED
 releases=""
 per_release_timeout=3600
+require_all=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --releases) releases=$2; shift 2 ;;
         --traces) traces=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
         --jobs-timeout) per_release_timeout=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --require-all) require_all=1; shift ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "flytekit-matrix: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -98,5 +101,13 @@ for f in "$results"/*.exit; do
     ran=$((ran + 1))
     [ "$(cat "$f")" = 0 ] && clean=$((clean + 1))
 done
-echo "flytekit-matrix: $clean of $ran releases passed" >&2
+skipped=0
+for f in "$results"/*.note; do
+    [ -e "$f" ] && skipped=$((skipped + 1))
+done
+echo "flytekit-matrix: $clean of $ran releases passed, $skipped skipped" >&2
+if [ "$require_all" = 1 ] && [ "$skipped" -gt 0 ]; then
+    echo "flytekit-matrix: --require-all: a skipped release counts as a failure" >&2
+    exit 1
+fi
 [ "$clean" -eq "$ran" ]

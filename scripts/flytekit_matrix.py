@@ -257,8 +257,9 @@ def release_result(results, version, path, minor, pins):
     row["port"] = report.get("port")
     row["release_declared"] = report.get("release")
     row["features_declared"] = report.get("features_declared")
-    row["corpus"] = {"traces": report.get("corpus_traces"), "passed": report.get("corpus_passed")}
-    row["random"] = {"planned": report.get("random_traces_planned"), "run": report.get("random_traces_run")}
+    corpus, random_traces = report.get("corpus") or {}, report.get("random") or {}
+    row["corpus"] = {k: corpus.get(k) for k in ("passed", "failed", "skipped", "not_run")}
+    row["random"] = {k: random_traces.get(k) for k in ("planned", "passed", "failed", "skipped", "not_run")}
     row["features"] = feature_outcomes(report)
     ce = report.get("counterexample")
     if ce:

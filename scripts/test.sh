@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(python cargo-test lint coverage probes flytekit mutant-flytekit impl example-port fuzz gate)
+ALL=(python cargo-test lint coverage probes flytekit mutant-flytekit oldest-release impl example-port fuzz gate)
 if [ $# -eq 0 ]; then set -- "${ALL[@]}"; fi
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -49,6 +49,13 @@ run_step() {
     mutant-flytekit)
         step "conformance: a deliberately broken flytekit must be caught"
         scripts/mutant-flytekit.sh
+        ;;
+    oldest-release)
+        step "conformance: the oldest flytekit release of the matrix, 0.19.2 (Python 3.8), against its model"
+        # Installs 0.19.2 into .flytekit-venvs/ (cached) with a Python 3.8
+        # interpreter found here, and fails when there is none rather than
+        # skip the release.
+        scripts/flytekit-matrix.sh --releases 0.19.2 --traces 300 --require-all
         ;;
     impl)
         step "conformance: the implementation (impl/) against the model (isolated profile)"

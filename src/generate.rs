@@ -8,10 +8,10 @@
 //! of moves gives a valid trace, proptest can shrink the list freely (drop
 //! moves, lower selectors) and every candidate is still a trace.
 
+use crate::run::Expected;
 use flytectx_model::names::AnyName;
 use flytectx_model::port::UsableNames;
 use flytectx_model::trace::{Bracket, Branch, DirName, Mode, Slot, Step, Then, MAX_ORIGIN_LIMIT};
-use crate::run::Expected;
 use flytectx_model::unwind::{DrivenStep, Outcome, Unwinder};
 use flytectx_model::{Answer, Claim, Feature, ModelPort, Op, Release};
 use proptest::prelude::*;

@@ -99,6 +99,14 @@ impl Release {
         !self.at_least(0, 22)
     }
 
+    /// [BLD-6] before 0.22: the random directory a builder's
+    /// `new_execution_state()` makes has a name that ends with `/`, as the
+    /// file-access module of those releases wrote every random directory
+    /// ([INIT-4] and [ES-8] read the same form there).
+    pub fn random_dirs_end_with_slash(self) -> bool {
+        !self.at_least(0, 22)
+    }
+
     /// [CUR-2] from 1.1: `current_context()` on an empty stack initializes;
     /// before, it returns none and leaves the stack empty.
     pub fn current_initializes(self) -> bool {
@@ -201,6 +209,7 @@ mod tests {
             Release::new(1, 1, 3),
         );
         assert!(r0_21.random_sandbox_dirs() && !r0_22.random_sandbox_dirs());
+        assert!(r0_21.random_dirs_end_with_slash() && !r0_22.random_dirs_end_with_slash());
         assert!(!r1_0.current_initializes() && r1_1.current_initializes());
         assert!(!r1_0.stack_per_unit() && r1_1.stack_per_unit());
         let r1_8 = Release::new(1, 8, 3);

@@ -126,9 +126,17 @@ impl Model {
         let working_dir = match working_dir {
             Some(w) if !w.is_empty() => w.to_string(),
             // A new random directory in the sandbox ([OBS-6] names it), which
-            // only a file-access provider has ([ES-8]).
+            // only a file-access provider has ([ES-8]); before 0.22 its name
+            // ends with `/` ([REL-3]).
             _ => match builder.slot(Slot::FileAccess) {
-                Some(OpaqueId::DefaultFileAccess) => format!("{SANDBOX_DIR}/{RANDOM_DIR}"),
+                Some(OpaqueId::DefaultFileAccess) => {
+                    let slash = if self.release.random_dirs_end_with_slash() {
+                        "/"
+                    } else {
+                        ""
+                    };
+                    format!("{SANDBOX_DIR}/{RANDOM_DIR}{slash}")
+                }
                 _ => return Err(Failure::NoSandboxDir),
             },
         };

@@ -478,7 +478,8 @@ fn of(major: u16, minor: u16, patch: u16) -> Model {
 }
 
 /// [REL-3]: releases before 0.22 root their stack in a random directory of
-/// the sandbox; before 1.1 an empty stack's current context is none.
+/// the sandbox, and name a builder's random directory with a trailing `/`;
+/// before 1.1 an empty stack's current context is none.
 #[test]
 fn older_releases_initialize_and_read_the_root_as_they_did() {
     let mut m = of(0, 21, 5);
@@ -491,6 +492,23 @@ fn older_releases_initialize_and_read_the_root_as_they_did() {
         m.execution_state(made).working_dir,
         "<sandbox>/<random>/",
         "[ES-8]"
+    );
+    let builder = m.new_builder(root);
+    let made = m.builder_new_execution_state(&builder, None).unwrap();
+    let made = m.execution_state(made);
+    assert_eq!(
+        made.working_dir, "<sandbox>/<random>/",
+        "[BLD-6] before 0.22"
+    );
+    assert_eq!(made.engine_dir, "<sandbox>/<random>/engine_dir");
+    let mut later = of(0, 22, 4);
+    let root = later.current_context();
+    let builder = later.new_builder(root);
+    let made = later.builder_new_execution_state(&builder, None).unwrap();
+    assert_eq!(
+        later.execution_state(made).working_dir,
+        "<sandbox>/<random>",
+        "[BLD-6]"
     );
     let _ = m.pop_context();
     assert_eq!(m.current_context_of_release(), None, "[CUR-2] before 1.1");
