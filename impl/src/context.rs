@@ -13,8 +13,7 @@
 
 use crate::arena::Handle;
 use crate::data::{
-    BranchEvalMode, CsData, CtxData, CtxHandle, EsData, Flag, LocalFileAccess, Nodes, Opaque,
-    Shared, Slots,
+    BranchEvalMode, CtxData, CtxHandle, EsData, Flag, LocalFileAccess, Opaque, Shared, Slots,
 };
 use crate::error::Error;
 use crate::heap::{self, thread_heap, with_thread, HeapRef};
@@ -63,6 +62,29 @@ fn fields_of(d: &CtxData) -> ContextFields {
         slots: d.shared.slots.clone(),
         origin: d.origin,
     }
+}
+
+/// [ES-8], [BLD-6]: the local sandbox directory of a file access, which
+/// only a [`LocalFileAccess`] has.
+fn sandbox_of(file_access: Option<&Opaque>) -> Result<String, Error> {
+    file_access
+        .and_then(|fa| fa.downcast_ref::<LocalFileAccess>())
+        .map(|local| local.local_sandbox_dir.to_string_lossy().into_owned())
+        .ok_or(Error::NoSandboxDir)
+}
+
+/// [BLD-6]: a directory name no earlier call of this process gave: a
+/// randomly keyed hash (std's per-process random keys) of a counter, and the
+/// counter itself, which makes it unique.
+fn random_dir_name() -> String {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let hash = KEYS.get_or_init(Default::default).hash_one(n);
+    format!("tmp{hash:016x}{n:x}")
 }
 
 /// [BLD-1]: a builder with the context's level, flag, states and values.
@@ -217,15 +239,7 @@ impl Context {
         let user_space_params = f.execution_state.and_then(|es| es.user_space_params());
         let dir: String = match working_dir {
             Some(w) if !w.is_empty() => w.to_string(),
-            _ => match f
-                .slots
-                .file_access
-                .as_ref()
-                .and_then(|fa| fa.downcast_ref::<LocalFileAccess>())
-            {
-                Some(local) => local.local_sandbox_dir.to_string_lossy().into_owned(),
-                None => return Err(Error::NoSandboxDir),
-            },
+            _ => sandbox_of(f.slots.file_access.as_ref())?,
         };
         Ok(ExecutionState::from_data(EsData {
             mode: None,
@@ -358,14 +372,10 @@ impl Builder {
         self
     }
 
-    /// [BLD-4]: prefix `""`, mode 1, no task resolver.
+    /// [BLD-4]: [`Builder::new_compilation_state`] with prefix `""`, set on
+    /// the builder.
     pub fn with_new_compilation_state(self) -> Builder {
-        let cs = CompilationState::from_data(CsData {
-            prefix: Rc::from(""),
-            mode: 1,
-            task_resolver: None,
-            nodes: Nodes::default(),
-        });
+        let cs = self.new_compilation_state("");
         self.with_compilation_state(Some(&cs))
     }
 
@@ -421,6 +431,30 @@ impl Builder {
         // [COND-7]
         self.in_a_condition = Flag::new(true);
         self
+    }
+
+    /// [BLD-6]: a new execution state, the builder left as it was: in
+    /// `working_dir` when that is not empty, otherwise in a new directory
+    /// with a random name (a different one each call) in the local sandbox
+    /// of the builder's file access; mode, branch mode and user-space
+    /// parameters none. (Isolated: the directory is a name; nothing is
+    /// created, [ES-2].) Fails with [`Error::NoSandboxDir`] when the random
+    /// directory is needed and the file access is not a [`LocalFileAccess`].
+    pub fn new_execution_state(&self, working_dir: Option<&str>) -> Result<ExecutionState, Error> {
+        let dir = match working_dir {
+            Some(w) if !w.is_empty() => w.to_string(),
+            _ => {
+                let sandbox = sandbox_of(self.shared.slots.file_access.as_ref())?;
+                format!("{sandbox}/{}", random_dir_name())
+            }
+        };
+        ExecutionState::new(&dir, None, None, None, None)
+    }
+
+    /// [BLD-7]: `CompilationState(prefix)` ([CS-1]): mode 1, no task
+    /// resolver, a new empty node list; the builder is left as it was.
+    pub fn new_compilation_state(&self, prefix: &str) -> CompilationState {
+        CompilationState::new(prefix, 1, None)
     }
 
     /// The context to be, pushed from `origin` ([BLD-2]: one level up).

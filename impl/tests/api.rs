@@ -232,6 +232,90 @@ fn builders_follow_the_states_rules() {
     );
 }
 
+#[test]
+fn a_builder_makes_states_of_its_own_and_a_compilation_state_may_share_a_given_list() {
+    let root = flytectx::current_context();
+    let sandbox = flytectx::LocalFileAccess::default_sandbox()
+        .local_sandbox_dir
+        .to_string_lossy()
+        .into_owned();
+    let b = root.new_builder().unwrap();
+    let es = b.new_execution_state(None).unwrap();
+    let again = b.new_execution_state(Some("")).unwrap();
+    let dir = es.working_dir();
+    let random = dir
+        .strip_prefix(&format!("{sandbox}/"))
+        .expect("[BLD-6]: in the sandbox of the builder's file access");
+    assert!(!random.is_empty() && !random.contains('/'), "{dir}");
+    assert_ne!(again.working_dir(), dir, "[BLD-6]: a new name each call");
+    assert_eq!(&*es.engine_dir(), format!("{dir}/engine_dir"), "[ES-2]");
+    assert_eq!(
+        (
+            es.mode(),
+            es.branch_eval_mode(),
+            es.user_space_params().is_none()
+        ),
+        (None, None, true),
+        "[BLD-6]: nothing of the context's state, unlike [ES-8]"
+    );
+    let given = b.new_execution_state(Some("w")).unwrap();
+    assert_eq!(
+        (&*given.working_dir(), &*given.engine_dir()),
+        ("w", "w/engine_dir")
+    );
+    assert!(
+        b.execution_state().is_some_and(|e| e != es && e != given),
+        "[BLD-6]: the builder is left as it was"
+    );
+    let bare = flytectx::Builder::new(None);
+    assert_eq!(
+        bare.new_execution_state(None).err(),
+        Some(Error::NoSandboxDir),
+        "[BLD-6]"
+    );
+    assert!(
+        bare.new_execution_state(Some("w")).is_ok(),
+        "no sandbox needed"
+    );
+
+    let cs = b.new_compilation_state("p");
+    assert_eq!(
+        (
+            &*cs.prefix(),
+            cs.mode(),
+            cs.task_resolver().is_none(),
+            cs.nodes().len()
+        ),
+        ("p", 1, true, 0),
+        "[BLD-7]"
+    );
+    assert!(
+        b.compilation_state().is_none(),
+        "[BLD-7]: the builder is left as it was"
+    );
+    assert_ne!(b.new_compilation_state("p"), cs, "a new state each call");
+    let set = b.with_new_compilation_state().compilation_state().unwrap();
+    assert_eq!(
+        (&*set.prefix(), set.mode(), set.task_resolver().is_none()),
+        ("", 1, true),
+        "[BLD-4]"
+    );
+
+    let empty = flytectx::Nodes::default();
+    let a = flytectx::CompilationState::with_nodes("a", 0, None, empty.clone());
+    let shared = flytectx::CompilationState::with_nodes("b", 3, None, a.nodes());
+    assert!(
+        a.nodes().same(&empty) && shared.nodes().same(&empty),
+        "[CS-1]: even an empty list is shared"
+    );
+    assert_eq!(a.mode(), 0, "[CS-1]: no falsy rule in the constructor");
+    a.add_node(std::rc::Rc::new(()));
+    assert_eq!((shared.nodes().len(), empty.len()), (1, 1), "[CS-2]");
+    assert!(!flytectx::CompilationState::new("c", 1, None)
+        .nodes()
+        .same(&empty));
+}
+
 /// A value whose drop records itself and uses the context stack, as a user's
 /// value may: it must be dropped (no leak), and never while the heap is
 /// borrowed (which would make its use of the stack fail).
