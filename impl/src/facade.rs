@@ -10,8 +10,8 @@ use crate::error::Error;
 use crate::heap::{with_thread, HeapRef, StackId, ThreadState, CURRENT};
 use crate::manager::{fork_of, ContextManager};
 use crate::stack::{
-    enter_on, exit_on, finish, initialize_on, pop_on, push_on, PopError, ScopeError, ScopeToken,
-    StackHost,
+    enter_on, exit_on, finish, initialize_on, library_origin, pop_on, push_on, PopError,
+    ScopeError, ScopeToken, StackHost,
 };
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -42,20 +42,20 @@ impl StackHost for ThreadStack<'_> {
 }
 
 /// The current context of this thread's stack ([CUR-1]); an empty stack is
-/// initialized first ([CUR-2], [THR-3]: a new thread starts empty).
-#[track_caller]
+/// initialized first ([CUR-2], [THR-3]: a new thread starts empty), by the
+/// library's own code, whose location the root records ([ORIG-3]).
 #[inline]
 pub fn current_context() -> ContextRef {
     match CURRENT.get() {
         Some(h) => ContextRef::new(h),
-        None => initialize_then_current(Location::caller()),
+        None => initialize_then_current(),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn initialize_then_current(origin: &'static Location<'static>) -> ContextRef {
-    with_thread(|t| initialize_on(&mut ThreadStack(t), origin));
+fn initialize_then_current() -> ContextRef {
+    with_thread(|t| initialize_on(&mut ThreadStack(t), library_origin()));
     CURRENT
         .get()
         .map_or_else(ContextRef::dangling, ContextRef::new)
@@ -89,7 +89,7 @@ pub fn size() -> usize {
     with_thread(|t| t.heap.borrow().thread_stack.len()).unwrap_or(0)
 }
 
-/// [INIT-2]
+/// [INIT-2]; the root records the caller as its origin ([ORIG-3]).
 #[track_caller]
 pub fn initialize() {
     let origin = Location::caller();

@@ -7,8 +7,8 @@ use crate::data::CtxData;
 use crate::error::Error;
 use crate::heap::{self, thread_heap, HeapRef, StackId};
 use crate::stack::{
-    enter_on, exit_on, finish, initialize_on, pop_on, push_on, PopError, ScopeError, ScopeToken,
-    StackHost,
+    enter_on, exit_on, finish, initialize_on, library_origin, pop_on, push_on, PopError,
+    ScopeError, ScopeToken, StackHost,
 };
 use std::panic::Location;
 use std::rc::Rc;
@@ -40,17 +40,16 @@ impl ContextManager {
         ContextManager { heap, stack, id }
     }
 
-    /// A new stack, initialized ([INIT-1]): one root.
-    #[track_caller]
+    /// A new stack, initialized as at load ([INIT-1]): one root, made by
+    /// the library's own code, whose location it records ([ORIG-3]).
     pub fn new() -> Result<ContextManager, Error> {
-        let origin = Location::caller();
         let heap = thread_heap().ok_or(Error::ThreadExiting)?;
         let mut m = ContextManager::empty(heap, Vec::new());
-        initialize_on(&mut m, origin);
+        initialize_on(&mut m, library_origin());
         Ok(m)
     }
 
-    /// [INIT-2]
+    /// [INIT-2]; the root records the caller as its origin ([ORIG-3]).
     #[track_caller]
     pub fn initialize(&mut self) {
         initialize_on(self, Location::caller())
@@ -61,11 +60,11 @@ impl ContextManager {
         self.stack.len()
     }
 
-    /// [CUR-1], [CUR-2]
-    #[track_caller]
+    /// [CUR-1], [CUR-2]; a root made here records a location inside the
+    /// library ([ORIG-3]).
     pub fn current_context(&mut self) -> ContextRef {
         if self.stack.is_empty() {
-            initialize_on(self, Location::caller());
+            initialize_on(self, library_origin());
         }
         let heap = self.heap.borrow();
         self.stack

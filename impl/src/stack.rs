@@ -73,6 +73,13 @@ fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData 
     }
 }
 
+/// [ORIG-3]: the origin of a root the library makes on its own (a lazy
+/// initialization, a new manager's first root): this location, inside the
+/// library. Only an explicit `initialize()` records its caller.
+pub(crate) fn library_origin() -> &'static Location<'static> {
+    Location::caller()
+}
+
 /// [INIT-2]: a new stack holding only a new root. The entries of the old
 /// stack are released one by one, outside the heap borrow.
 pub(crate) fn initialize_on(host: &mut impl StackHost, origin: &'static Location<'static>) {

@@ -7,13 +7,40 @@ use std::panic::Location;
 #[test]
 fn origins_are_the_callers_and_belong_to_the_object() {
     // A test runs on a thread of its own, so this call initializes its stack.
+    let lazy = flytectx::current_context();
+    let lazy_origin = lazy.origin().unwrap().unwrap();
+    assert!(
+        lazy_origin.file().starts_with("impl/src/") && lazy_origin.file() != file!(),
+        "[ORIG-3]: a lazy initialization records a location inside the library, not {lazy_origin}"
+    );
+    let mut m = ContextManager::new().unwrap();
+    assert_eq!(
+        m.current_context().origin().unwrap(),
+        Some(lazy_origin),
+        "[ORIG-3]: so does a new manager's root, made as at load"
+    );
+    m.pop_context().unwrap_err();
+    assert_eq!(
+        m.current_context().origin().unwrap(),
+        Some(lazy_origin),
+        "[ORIG-3]: and a manager's lazy initialization"
+    );
     let init = line!() + 1;
+    m.initialize();
+    let root_origin = m.current_context().origin().unwrap().unwrap();
+    assert_eq!(
+        (root_origin.file(), root_origin.line()),
+        (file!(), init),
+        "[ORIG-3]: an explicit initialize() records its caller"
+    );
+    let init = line!() + 1;
+    flytectx::initialize();
     let root = flytectx::current_context();
     let root_origin = root.origin().unwrap().unwrap();
     assert_eq!(
         (root_origin.file(), root_origin.line()),
         (file!(), init),
-        "[ORIG-3]: the call that caused the initialization"
+        "[ORIG-3]: on the thread's own stack too"
     );
     let c = root.new_builder().unwrap().build().unwrap();
     assert_eq!(c.origin(), None, "no origin before the first push");
