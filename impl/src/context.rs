@@ -11,10 +11,8 @@
 //! from and a counted reference to the parts that context shares
 //! ([`crate::data`]); it touches no arena until it is built or entered.
 
-use crate::arena::Handle;
-use crate::data::{
-    BranchEvalMode, CtxData, CtxHandle, EsData, Flag, LocalFileAccess, Opaque, Shared, Slots,
-};
+use crate::arena::{CtxHandle, CtxSlot, Handle, NewContext};
+use crate::data::{BranchEvalMode, EsData, Flag, LocalFileAccess, Opaque, Shared, Slots};
 use crate::error::Error;
 use crate::heap::{self, thread_heap, with_thread, HeapRef};
 use crate::state::{CompilationState, ExecutionState};
@@ -53,13 +51,24 @@ pub struct ContextFields {
     pub origin: Option<&'static Location<'static>>,
 }
 
-fn fields_of(d: &CtxData) -> ContextFields {
+/// The parts a live context shares (only a vacant slot has none, and no
+/// handle reaches a vacant slot).
+fn shared_of(d: &CtxSlot) -> Option<&Shared> {
+    d.shared.as_deref()
+}
+
+fn fields_of(d: &CtxSlot) -> ContextFields {
+    let shared = shared_of(d);
     ContextFields {
         level: d.level,
         in_a_condition: d.in_a_condition.get(),
-        execution_state: d.shared.execution_state.clone().map(ExecutionState),
-        compilation_state: d.shared.compilation_state.clone().map(CompilationState),
-        slots: d.shared.slots.clone(),
+        execution_state: shared
+            .and_then(|s| s.execution_state.clone())
+            .map(ExecutionState),
+        compilation_state: shared
+            .and_then(|s| s.compilation_state.clone())
+            .map(CompilationState),
+        slots: shared.map(|s| s.slots.clone()).unwrap_or_default(),
         origin: d.origin,
     }
 }
@@ -88,12 +97,14 @@ fn random_dir_name() -> String {
 }
 
 /// [BLD-1]: a builder with the context's level, flag, states and values.
-fn builder_of(d: &CtxData) -> Builder {
-    Builder {
-        shared: Rc::clone(&d.shared),
+/// None only for a vacant slot, which no handle reaches.
+#[inline]
+fn builder_of(d: &CtxSlot) -> Option<Builder> {
+    Some(Builder {
+        shared: Rc::clone(d.shared.as_ref()?),
         level: d.level,
         in_a_condition: d.in_a_condition,
-    }
+    })
 }
 
 impl ContextRef {
@@ -108,13 +119,13 @@ impl ContextRef {
     /// A handle that names nothing: what the facade returns while the
     /// thread is being torn down. Every use of it fails with an error.
     pub(crate) fn dangling() -> ContextRef {
-        ContextRef::new(Handle::new(u32::MAX, std::num::NonZeroU32::MAX))
+        ContextRef::new(Handle::new(u32::MAX, u32::MAX))
     }
 
     /// Run `f` on the context's data, under a shared borrow of the heap.
     /// `f` must not drop user values (cloning them is fine).
     #[inline]
-    fn with<R>(self, f: impl FnOnce(&CtxData) -> R) -> Result<R, Error> {
+    fn with<R>(self, f: impl FnOnce(&CtxSlot) -> R) -> Result<R, Error> {
         with_thread(|t| {
             t.heap
                 .borrow()
@@ -158,7 +169,7 @@ impl ContextRef {
     /// [BLD-1]
     #[inline]
     pub fn new_builder(self) -> Result<Builder, Error> {
-        self.with(builder_of)
+        self.with(builder_of)?.ok_or(Error::Stale)
     }
     /// A number that identifies this context among the live objects of its thread.
     pub fn id(self) -> u64 {
@@ -176,11 +187,11 @@ impl Context {
     /// [CTX-2]: `FlyteContext(file_access=f)`: level 0, nothing else set.
     pub fn new(file_access: Option<Opaque>) -> Result<Context, Error> {
         let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        let data = CtxData {
+        let new = NewContext {
             level: 0,
-            ..Builder::new(file_access).into_data(None)
+            ..Builder::new(file_access).into_new(None)
         };
-        let h = heap.borrow_mut().contexts.insert(data);
+        let h = heap.borrow_mut().contexts.insert(new);
         Ok(Context::owning(heap, h))
     }
 
@@ -189,9 +200,9 @@ impl Context {
         ContextRef::new(self.h)
     }
 
-    fn read<R>(&self, f: impl FnOnce(&CtxData) -> R) -> R {
+    fn read<R>(&self, f: impl FnOnce(&CtxSlot) -> R) -> R {
         let heap = self.heap.borrow();
-        let data = heap.contexts.get(self.h);
+        let data = heap.contexts.at(self.h.index());
         f(data.expect("a strong handle keeps its context alive"))
     }
 
@@ -214,14 +225,17 @@ impl Context {
     /// [BLD-1]
     pub fn new_builder(&self) -> Builder {
         self.read(builder_of)
+            .expect("a strong handle keeps its context alive")
     }
     /// The context's execution state.
     pub fn execution_state(&self) -> Option<ExecutionState> {
-        self.read(|d| d.shared.execution_state.clone().map(ExecutionState))
+        self.read(|d| shared_of(d).and_then(|s| s.execution_state.clone()))
+            .map(ExecutionState)
     }
     /// The context's compilation state.
     pub fn compilation_state(&self) -> Option<CompilationState> {
-        self.read(|d| d.shared.compilation_state.clone().map(CompilationState))
+        self.read(|d| shared_of(d).and_then(|s| s.compilation_state.clone()))
+            .map(CompilationState)
     }
     /// [CTX-3]
     pub fn user_space_params(&self) -> Option<Opaque> {
@@ -276,7 +290,7 @@ impl Clone for Context {
 impl Drop for Context {
     #[inline]
     fn drop(&mut self) {
-        heap::release(&self.heap, self.h);
+        heap::release_at(&self.heap, self.h.index());
     }
 }
 
@@ -459,8 +473,8 @@ impl Builder {
 
     /// The context to be, pushed from `origin` ([BLD-2]: one level up).
     #[inline]
-    pub(crate) fn into_data(self, origin: Option<&'static Location<'static>>) -> CtxData {
-        CtxData {
+    pub(crate) fn into_new(self, origin: Option<&'static Location<'static>>) -> NewContext {
+        NewContext {
             level: self.level + 1,
             shared: self.shared,
             origin,
@@ -473,7 +487,7 @@ impl Builder {
     #[inline]
     pub fn build(self) -> Result<Context, Error> {
         let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        let h = heap.borrow_mut().contexts.insert(self.into_data(None));
+        let h = heap.borrow_mut().contexts.insert(self.into_new(None));
         Ok(Context::owning(heap, h))
     }
 }

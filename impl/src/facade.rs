@@ -4,8 +4,8 @@
 //! the arena and whose top is mirrored in a thread local of its own.
 
 use crate::arena::Arena;
+use crate::arena::CtxHandle;
 use crate::context::{Builder, Context, ContextRef};
-use crate::data::{CtxData, CtxHandle};
 use crate::error::Error;
 use crate::heap::{with_thread, HeapRef, StackId, ThreadState, CURRENT};
 use crate::manager::{fork_of, ContextManager};
@@ -29,7 +29,7 @@ impl StackHost for ThreadStack<'_> {
         StackId::THREAD
     }
     #[inline]
-    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R {
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R {
         let mut heap = self.0.heap.borrow_mut();
         let heap = &mut *heap;
         f(&mut heap.contexts, &mut heap.thread_stack)
@@ -81,7 +81,7 @@ pub fn push_context_from(
 /// [POP-1]..[POP-3]
 #[inline]
 pub fn pop_context() -> Result<Context, PopError> {
-    with_thread(|t| pop_on(&mut ThreadStack(t))).unwrap_or(Err(PopError::ThreadExiting))
+    with_thread(|t| pop_on(&mut ThreadStack(t))).unwrap_or_else(|| Err(PopError::ThreadExiting))
 }
 
 /// [SIZE-1]
@@ -107,7 +107,15 @@ pub fn enter_scope(builder: Builder) -> Result<ScopeToken, Error> {
 /// refused with [`PopError::ForeignScope`], and nothing changes.
 #[inline]
 pub fn exit_scope(token: ScopeToken) -> Result<(), PopError> {
-    with_thread(|t| exit_on(&mut ThreadStack(t), token)).unwrap_or(Err(PopError::ThreadExiting))
+    exit_thread_scope(token)
+}
+
+/// [`exit_scope`], inlined into the guards: a call would pass the token
+/// and take the result through memory, written and read back at once.
+#[inline(always)]
+fn exit_thread_scope(token: ScopeToken) -> Result<(), PopError> {
+    with_thread(|t| exit_on(&mut ThreadStack(t), token))
+        .unwrap_or_else(|| Err(PopError::ThreadExiting))
 }
 
 /// Leave a scope of this thread's stack whose body ended with `body` ([WITH-4]).
@@ -165,7 +173,7 @@ impl ContextGuard {
     #[inline]
     pub fn exit(mut self) -> Result<(), PopError> {
         match self.token.take() {
-            Some(t) => exit_scope(t),
+            Some(t) => exit_thread_scope(t),
             None => Err(PopError::ThreadExiting),
         }
     }
@@ -181,7 +189,7 @@ impl Drop for ContextGuard {
     fn drop(&mut self) {
         if let Some(t) = self.token.take() {
             // A drop cannot report the cleanup's failure; the popped root is freed.
-            let _ = exit_scope(t);
+            let _ = exit_thread_scope(t);
         }
     }
 }

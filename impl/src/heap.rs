@@ -13,16 +13,16 @@
 //! Dropping a context may run user code (an opaque value's `Drop`, through
 //! the parts it shares). It must never run while the heap is borrowed, or that
 //! code could not use the stack: whoever takes a freed context out of the
-//! arena drops it after the borrow ends ([`release`]).
+//! arena drops it after the borrow ends ([`release_at`]).
 
-use crate::arena::Arena;
-use crate::data::{CtxData, CtxHandle, DefaultTaskResolver, LocalFileAccess, Opaque, Shared};
+use crate::arena::{Arena, CtxHandle};
+use crate::data::{DefaultTaskResolver, LocalFileAccess, Opaque};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// Everything of one thread that operations change.
 pub(crate) struct Heap {
-    pub(crate) contexts: Arena<CtxData>,
+    pub(crate) contexts: Arena,
     /// The stack of the thread-local facade (`flytectx::push_context`, ...),
     /// as the arena indices of its entries, bottom first. Each entry owns
     /// its context, so an index is enough (half a handle's size).
@@ -60,29 +60,12 @@ impl StackId {
     pub(crate) const THREAD: StackId = StackId(0);
 }
 
-/// What of a freed context may run user code when dropped: the parts it
-/// shared (its level, flag and origin are plain data). One word, so that
-/// handing it out of the borrow costs a register, not a copy of the context.
-pub(crate) type Freed = Option<Rc<Shared>>;
-
-/// The part of a context just taken out of the arena that must be dropped
-/// after the heap borrow.
+/// Remove the owner of the context in slot `index` (a strong handle, a
+/// stack entry); if it was the last, drop what the context shared after the
+/// heap borrow has ended.
 #[inline]
-pub(crate) fn freed(context: Option<CtxData>) -> Freed {
-    context.map(|c| c.shared)
-}
-
-/// Remove one owner of a context; if it was the last, drop the context
-/// after the heap borrow has ended.
-#[inline]
-pub(crate) fn release(heap: &HeapRef, h: CtxHandle) {
-    let freed = freed(heap.borrow_mut().contexts.release(h));
-    drop(freed);
-}
-
-/// [`release`] by the arena index an owner (a stack entry) holds.
 pub(crate) fn release_at(heap: &HeapRef, index: u32) {
-    let freed = freed(heap.borrow_mut().contexts.release_at(index));
+    let freed = heap.borrow_mut().contexts.release_at(index);
     drop(freed);
 }
 

@@ -3,7 +3,6 @@
 
 use crate::arena::Arena;
 use crate::context::{Builder, Context, ContextRef};
-use crate::data::CtxData;
 use crate::error::Error;
 use crate::heap::{self, thread_heap, HeapRef, StackId};
 use crate::stack::{
@@ -29,7 +28,7 @@ impl StackHost for ContextManager {
     fn id(&self) -> StackId {
         self.id
     }
-    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R {
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R {
         f(&mut self.heap.borrow_mut().contexts, &mut self.stack)
     }
 }

@@ -11,13 +11,11 @@
 //! exactly what flytekit does when a body pops below its scope. A scope is
 //! left only on the stack that entered it: its token names that stack.
 
-use crate::arena::Arena;
+use crate::arena::{Arena, CtxHandle, Freed, NewContext};
 use crate::context::{Builder, Context, ContextRef};
-use crate::data::{
-    CtxData, CtxHandle, EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots,
-};
+use crate::data::{EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots};
 use crate::error::Error;
-use crate::heap::{self, Freed, HeapRef, StackId};
+use crate::heap::{self, HeapRef, StackId};
 use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
@@ -31,7 +29,7 @@ pub(crate) trait StackHost {
     /// Run `f` on the arena and the stack, under one borrow of the heap.
     /// It must drop no context: a freed one is handed out, to be dropped
     /// after the borrow.
-    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R;
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R;
     /// Told the new top after each change, by the algorithm that knows it
     /// best (the thread's stack mirrors it, [CUR-1]).
     #[inline]
@@ -40,12 +38,12 @@ pub(crate) trait StackHost {
 
 /// The handle of the top entry.
 #[inline]
-fn top(arena: &Arena<CtxData>, stack: &[u32]) -> Option<CtxHandle> {
+fn top(arena: &Arena, stack: &[u32]) -> Option<CtxHandle> {
     arena.handle_at(*stack.last()?)
 }
 
 /// [INIT-3], [INIT-4]: a new root with its new execution state.
-fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData {
+fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> NewContext {
     let sandbox = file_access
         .downcast_ref::<LocalFileAccess>()
         .map(|l| l.local_sandbox_dir.to_string_lossy().into_owned())
@@ -57,7 +55,7 @@ fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData 
         branch_eval_mode: Cell::new(None),
         user_space_params: Some(Rc::new(LocalUserSpaceParams)),
     };
-    CtxData {
+    NewContext {
         level: 1,
         shared: Rc::new(Shared {
             execution_state: Some(Rc::new(es)),
@@ -119,19 +117,19 @@ pub(crate) fn push_on(
 /// [POP-1]..[POP-3]: the stack's ownership of the entry moves to the result.
 #[inline]
 pub(crate) fn pop_on(host: &mut impl StackHost) -> Result<Context, PopError> {
-    let (popped, new_top) = host.with_stack(|arena, stack| {
-        let popped = stack.pop().and_then(|i| arena.handle_at(i));
-        (popped.map(|h| (h, stack.is_empty())), top(arena, stack))
+    let popped = host.with_stack(|arena, stack| {
+        let h = arena.handle_at(stack.pop()?)?;
+        Some((h, top(arena, stack)))
     });
+    let Some((h, new_top)) = popped else {
+        return Err(PopError::Empty);
+    };
     host.top_is(new_top);
-    match popped {
-        None => Err(PopError::Empty),
+    let popped = Context::owning(Rc::clone(host.heap()), h);
+    match new_top {
+        Some(_) => Ok(popped),
         // [POP-2] (quirk): removed, then reported as a failure.
-        Some((h, true)) => Err(PopError::PoppedRoot(Context::owning(
-            Rc::clone(host.heap()),
-            h,
-        ))),
-        Some((h, false)) => Ok(Context::owning(Rc::clone(host.heap()), h)),
+        None => Err(PopError::PoppedRoot(popped)),
     }
 }
 
@@ -144,10 +142,10 @@ pub(crate) fn enter_on(
     origin: &'static Location<'static>,
 ) -> ScopeToken {
     // [WITH-6], [ORIG-2]
-    let data = builder.into_data(Some(origin));
+    let new = builder.into_new(Some(origin));
     let stack_id = host.id();
     let token = host.with_stack(|arena, stack| {
-        let h = arena.insert(data);
+        let h = arena.insert(new);
         stack.push(h.index());
         ScopeToken {
             stack: stack_id,
@@ -169,12 +167,39 @@ enum Cleanup {
     PoppedRoot(Option<CtxHandle>),
 }
 
-/// [WITH-2]..[WITH-5]: pop while the size is at least the mark. Usually one
-/// borrow of the heap does it all; it is left early only to drop a freed
-/// context, which might run user code. A token of another stack changes
-/// nothing and comes back in the error.
-#[inline]
+/// [WITH-2]..[WITH-5]: pop while the size is at least the mark. A token of
+/// another stack changes nothing and comes back in the error.
+///
+/// The usual case is done here, in one borrow of the heap: the scope's own
+/// entry is the top and not the last one (the body left the stack as it
+/// found it), so one pop leaves the stack below the mark. Everything else
+/// takes [`exit_in_general`].
+#[inline(always)]
 pub(crate) fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<(), PopError> {
+    if token.stack == host.id() {
+        let mark = token.mark;
+        let done = host.with_stack(|arena, stack| {
+            if stack.len() != mark || mark < 2 {
+                return None;
+            }
+            let freed = arena.release_at(stack.pop()?);
+            Some((freed, top(arena, stack)))
+        });
+        if let Some((freed, new_top)) = done {
+            host.top_is(new_top);
+            drop(freed);
+            return Ok(());
+        }
+    }
+    exit_in_general(host, token)
+}
+
+/// [`exit_on`] in every case. Usually one borrow of the heap does it all;
+/// it is left early only to drop a freed context, which might run user
+/// code.
+#[cold]
+#[inline(never)]
+fn exit_in_general(host: &mut impl StackHost, token: ScopeToken) -> Result<(), PopError> {
     if token.stack != host.id() {
         return Err(PopError::ForeignScope(token));
     }
@@ -209,13 +234,13 @@ pub(crate) fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<()
 /// when an entry's context is freed (handed out, to drop) or the last entry
 /// goes.
 #[inline]
-fn pop_to_mark(arena: &mut Arena<CtxData>, stack: &mut Vec<u32>, mark: usize) -> (Freed, Cleanup) {
+fn pop_to_mark(arena: &mut Arena, stack: &mut Vec<u32>, mark: usize) -> (Freed, Cleanup) {
     while stack.len() >= mark {
         let Some(index) = stack.pop() else { break };
         if stack.is_empty() {
             return (None, Cleanup::PoppedRoot(arena.handle_at(index)));
         }
-        if let Some(freed) = heap::freed(arena.release_at(index)) {
+        if let Some(freed) = arena.release_at(index) {
             let step = if stack.len() >= mark {
                 Cleanup::Again
             } else {
