@@ -29,6 +29,7 @@
 //! No `unsafe`: a lookup is a bounds-checked index and a generation compare.
 
 use crate::data::{Flag, Shared};
+use crate::error::Error;
 use std::marker::PhantomData;
 use std::num::NonZeroU64;
 use std::panic::Location;
@@ -99,7 +100,9 @@ const END: u32 = u32::MAX;
 /// handing it out of the heap borrow costs a register.
 pub(crate) type Freed = Option<Rc<Shared>>;
 
-/// A context's slot: its fields, and the slot's own bookkeeping.
+/// A context's slot: its fields, and the slot's own bookkeeping. Laid out
+/// in this order on purpose (see [`NewContext`]).
+#[repr(C)]
 pub(crate) struct CtxSlot {
     /// Odd while occupied; see the module's invariants.
     generation: u32,
@@ -119,12 +122,22 @@ pub(crate) struct CtxSlot {
 /// What names a context in its thread's arena.
 pub(crate) type CtxHandle = Handle<CtxSlot>;
 
-/// A new context's fields ([BLD-2]), handed to [`Arena::insert`].
+/// A new context's fields ([BLD-2]), lent to [`Arena::insert`], which
+/// takes `shared` out. Lent, not moved: a value holding a counted reference,
+/// moved into the closure that reaches the heap, is kept in memory for the
+/// unwinding path and copied there whole, with wide loads of what narrow
+/// stores just wrote (store forwarding fails); a borrowed one is read field
+/// by field.
+///
+/// Its fields are in another order than the slot's, so that no two of them
+/// sit side by side in both: the compiler would copy such a pair with one
+/// wide load of what two narrow stores just wrote, which stalls.
+#[repr(C)]
 pub(crate) struct NewContext {
-    pub(crate) level: i64,
-    pub(crate) shared: Rc<Shared>,
     pub(crate) origin: Option<&'static Location<'static>>,
+    pub(crate) level: i64,
     pub(crate) in_a_condition: Flag,
+    pub(crate) shared: Option<Rc<Shared>>,
 }
 
 /// The slab. See the module's invariants.
@@ -133,6 +146,9 @@ pub(crate) struct Arena {
     slots: Vec<CtxSlot>,
     free_head: u32,
     live: usize,
+    /// The thread's locals are being torn down: this arena replaced the
+    /// thread's, and takes no context.
+    torn_down: bool,
 }
 
 impl std::fmt::Debug for CtxSlot {
@@ -151,31 +167,64 @@ impl Arena {
             slots: Vec::new(),
             free_head: END,
             live: 0,
+            torn_down: false,
         }
     }
 
-    /// Store a new context with one owner, field by field.
-    #[inline]
-    pub(crate) fn insert(&mut self, new: NewContext) -> CtxHandle {
-        self.live += 1;
-        let index = self.free_head;
-        if let Some(slot) = self.slots.get_mut(index as usize) {
-            self.free_head = slot.link;
-            // Even (vacant) to odd; an even generation is below u32::MAX.
-            slot.generation += 1;
-            slot.link = 1;
-            slot.level = new.level;
-            slot.origin = new.origin;
-            slot.in_a_condition = new.in_a_condition;
-            // A vacant slot's `shared` is empty: nothing to drop.
-            slot.shared = Some(new.shared);
-            return Handle::new(index, slot.generation);
-        }
-        self.push_slot(new)
+    /// Make this (empty) arena the torn-down one: it takes no context.
+    pub(crate) fn tear_down(&mut self) {
+        self.torn_down = true;
     }
 
+    /// Whether this is the torn-down arena of a thread that is ending.
+    pub(crate) fn is_torn_down(&self) -> bool {
+        self.torn_down
+    }
+
+    /// The error of a lookup that found nothing: the handle is stale, or
+    /// everything went with the thread.
     #[cold]
-    fn push_slot(&mut self, new: NewContext) -> CtxHandle {
+    pub(crate) fn missing(&self) -> Error {
+        if self.torn_down {
+            Error::ThreadExiting
+        } else {
+            Error::Stale
+        }
+    }
+
+    /// Store a new context with one owner, field by field, in a free slot;
+    /// None (and nothing done) when no slot is free.
+    #[inline]
+    pub(crate) fn insert_free(&mut self, new: &mut NewContext) -> Option<CtxHandle> {
+        let index = self.free_head;
+        let slot = self.slots.get_mut(index as usize)?;
+        self.live += 1;
+        self.free_head = slot.link;
+        // Even (vacant) to odd; an even generation is below u32::MAX.
+        slot.generation += 1;
+        slot.link = 1;
+        slot.level = new.level;
+        slot.origin = new.origin;
+        slot.in_a_condition = new.in_a_condition;
+        // A vacant slot's `shared` is empty: nothing to drop (and no check
+        // for something to drop).
+        std::mem::forget(std::mem::replace(&mut slot.shared, new.shared.take()));
+        Some(Handle::new(index, slot.generation))
+    }
+
+    /// Store a new context with one owner: in a free slot, or a new one.
+    #[cfg(test)]
+    fn insert(&mut self, new: &mut NewContext) -> CtxHandle {
+        match self.insert_free(new) {
+            Some(h) => h,
+            None => self.push_slot(new),
+        }
+    }
+
+    /// Store a new context with one owner in a new slot.
+    #[cold]
+    pub(crate) fn push_slot(&mut self, new: &mut NewContext) -> CtxHandle {
+        self.live += 1;
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != END)
@@ -184,7 +233,7 @@ impl Arena {
             generation: 1,
             link: 1,
             level: new.level,
-            shared: Some(new.shared),
+            shared: new.shared.take(),
             origin: new.origin,
             in_a_condition: new.in_a_condition,
         });
@@ -194,31 +243,23 @@ impl Arena {
     /// The live context `h` names, if it still lives.
     #[inline]
     pub(crate) fn get(&self, h: CtxHandle) -> Option<&CtxSlot> {
-        self.slots
-            .get(h.index() as usize)
-            .filter(|s| s.generation == h.generation())
+        let slot = self.slots.get(h.index() as usize)?;
+        (slot.generation == h.generation()).then_some(slot)
     }
 
     /// Add an owner and reach the context, with one lookup. None (and
     /// nothing done) when `h` is stale.
     #[inline]
     pub(crate) fn retain(&mut self, h: CtxHandle) -> Option<&mut CtxSlot> {
-        let slot = self
-            .slots
-            .get_mut(h.index() as usize)
-            .filter(|s| s.generation == h.generation())?;
+        let slot = self.slots.get_mut(h.index() as usize)?;
+        if slot.generation != h.generation() {
+            return None;
+        }
         slot.link = slot
             .link
             .checked_add(1)
             .expect("fewer than 2^32 owners of one context");
         Some(slot)
-    }
-
-    /// The context in slot `index`, which an owner holds (so it is
-    /// occupied). None only out of bounds.
-    #[inline]
-    pub(crate) fn at(&self, index: u32) -> Option<&CtxSlot> {
-        self.slots.get(index as usize)
     }
 
     /// The handle of the context in slot `index`, which an owner holds.
@@ -239,6 +280,31 @@ impl Arena {
         if slot.link > 0 {
             return None;
         }
+        self.free(index)
+    }
+
+    /// [`Arena::release_at`] for a strong handle's drop. Freeing is a call
+    /// here, so that the drop is small enough for the compiler to inline
+    /// wherever a handle is dropped (most drops free nothing).
+    #[inline]
+    pub(crate) fn release_handle_at(&mut self, index: u32) -> Freed {
+        let slot = self.slots.get_mut(index as usize)?;
+        slot.link -= 1;
+        if slot.link > 0 {
+            return None;
+        }
+        self.free_out_of_line(index)
+    }
+
+    #[inline(never)]
+    fn free_out_of_line(&mut self, index: u32) -> Freed {
+        self.free(index)
+    }
+
+    /// Free the context in slot `index`, whose last owner is gone.
+    #[inline]
+    fn free(&mut self, index: u32) -> Freed {
+        let slot = self.slots.get_mut(index as usize)?;
         self.live -= 1;
         let freed = slot.shared.take();
         match slot.generation.checked_add(1) {
@@ -280,7 +346,7 @@ mod tests {
     fn context(level: i64) -> NewContext {
         NewContext {
             level,
-            shared: Rc::default(),
+            shared: Some(Rc::default()),
             origin: None,
             in_a_condition: Flag::new(false),
         }
@@ -293,7 +359,7 @@ mod tests {
     #[test]
     fn a_released_context_leaves_every_old_handle_stale_and_its_slot_is_reused() {
         let mut a = Arena::new();
-        let h = a.insert(context(1));
+        let h = a.insert(&mut context(1));
         assert_eq!(h.generation() % 2, 1, "handles have odd generations");
         assert!(a.retain(h).is_some());
         assert_eq!(a.owners(h), Some(2));
@@ -301,7 +367,7 @@ mod tests {
         assert!(a.release_at(h.index()).is_some(), "freed: what it shared");
         assert_eq!(level(&a, h), None);
         assert!(a.retain(h).is_none(), "a stale handle cannot be revived");
-        let g = a.insert(context(2));
+        let g = a.insert(&mut context(2));
         assert_eq!(g.index(), h.index(), "the slot is reused");
         assert_ne!(g, h);
         assert_eq!(level(&a, h), None);
@@ -315,20 +381,19 @@ mod tests {
         );
         assert_eq!((a.live(), a.capacity()), (1, 1));
         assert_eq!(a.handle_at(g.index()), Some(g));
-        assert_eq!(a.at(g.index()).map(|s| s.level), Some(2));
         assert!(a.release_at(g.index()).is_some());
         assert_eq!(a.live(), 0);
         assert_eq!(a.handle_at(7), None, "out of bounds");
-        assert!(a.at(7).is_none() && a.release_at(7).is_none());
+        assert!(a.release_at(7).is_none());
     }
 
     #[test]
     fn memory_is_bounded_by_the_contexts_alive_at_once() {
         let mut a = Arena::new();
-        let keep = a.insert(context(0));
+        let keep = a.insert(&mut context(0));
         for i in 0..100_000 {
-            let x = a.insert(context(i));
-            let y = a.insert(context(i + 1));
+            let x = a.insert(&mut context(i));
+            let y = a.insert(&mut context(i + 1));
             assert!(a.release_at(y.index()).is_some());
             assert!(a.release_at(x.index()).is_some());
         }
@@ -340,14 +405,14 @@ mod tests {
     #[test]
     fn a_slot_whose_generation_would_overflow_is_retired() {
         let mut a = Arena::new();
-        let h = a.insert(context(1));
+        let h = a.insert(&mut context(1));
         a.release_at(h.index());
         // Age the vacant slot to the last even generation.
         a.slots[0].generation = u32::MAX - 1;
-        let last = a.insert(context(2));
+        let last = a.insert(&mut context(2));
         assert_eq!(last.generation(), u32::MAX);
         assert!(a.release_at(last.index()).is_some());
-        let next = a.insert(context(3));
+        let next = a.insert(&mut context(3));
         assert_ne!(next.index(), last.index(), "the retired slot is not reused");
         assert_eq!(level(&a, last), None);
         assert!(a.retain(last).is_none());

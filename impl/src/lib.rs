@@ -14,10 +14,12 @@
 //!
 //! Contexts live in a per-thread arena with generational handles:
 //! [`ContextRef`] is a copyable weak handle (reading the current context
-//! costs a thread-local load), [`Context`] a strong one. A freed context's
-//! weak handles are stale, and say so with [`Error::Stale`]; nothing a caller
-//! can do panics. A context shares the parts it did not change (states and
-//! opaque values) with the one it was derived from; [`ExecutionState`] and
+//! costs a thread-local load), [`Context`] a strong one, which derefs to its
+//! `ContextRef`. Both are one word. A freed context's weak handles are
+//! stale, and say so with [`Error::Stale`]; once the thread's locals are torn
+//! down, every handle says [`Error::ThreadExiting`]; nothing a caller can do
+//! panics. A context shares the parts it did not change (states and opaque
+//! values) with the one it was derived from; [`ExecutionState`] and
 //! [`CompilationState`] are counted objects.
 //!
 //! Two ways to use a stack: the thread-local facade ([`current_context`],
@@ -27,8 +29,8 @@
 //! [`ContextManager`] values, as many as wanted.
 //!
 //! Modules, each importing only those listed before it: `signals` (the
-//! process-wide handler list), `arena` (the slab), `data` (plain fields),
-//! `error`, `heap` (per-thread state), `state`, `context`, `stack` (the
+//! process-wide handler list), `data` (plain fields), `error`, `arena` (the
+//! slab), `heap` (per-thread state), `state`, `context`, `stack` (the
 //! algorithms), `manager`, `facade`.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]

@@ -50,11 +50,11 @@ impl Unit {
             Unit::Task(m) => m.pop_context(),
         }
     }
-    fn enter(&mut self, b: flytectx::Builder) -> OpenScope {
-        match self {
+    fn enter(&mut self, b: flytectx::Builder) -> Result<OpenScope, flytectx::Error> {
+        Ok(match self {
             Unit::Thread => OpenScope::Guard(flytectx::enter_context(b)),
-            Unit::Task(m) => OpenScope::Token(m.enter_scope(b)),
-        }
+            Unit::Task(m) => OpenScope::Token(m.enter_scope(b)?),
+        })
     }
     fn exit(&mut self, s: OpenScope, body: Result<(), String>) -> Result<(), ScopeError<String>> {
         match (self, s) {
@@ -76,7 +76,7 @@ impl Unit {
     fn fork(&self) -> Result<ContextManager, flytectx::Error> {
         match self {
             Unit::Thread => flytectx::fork(),
-            Unit::Task(m) => Ok(m.fork()),
+            Unit::Task(m) => m.fork(),
         }
     }
 }
@@ -259,12 +259,12 @@ impl Worker {
     }
 
     fn builder(&self, from: CtxName, steps: &[Step]) -> Result<flytectx::Builder, Fail> {
-        let mut b = self.ctx(from)?.new_builder();
+        let mut b = self.ctx(from)?.new_builder()?;
         for step in steps {
             b = match step {
                 // [BLD-5]: the decoder keeps it first.
                 Step::ContextWithNewCompilationState => {
-                    self.ctx(from)?.with_new_compilation_state()
+                    self.ctx(from)?.with_new_compilation_state()?
                 }
                 Step::EnterConditionalSection => b.enter_conditional_section(),
                 Step::WithNewCompilationState => b.with_new_compilation_state(),
@@ -320,7 +320,7 @@ impl Worker {
             }
             Op::WithEnter { from, steps } => {
                 let b = self.builder(*from, steps)?;
-                let scope = self.unit().enter(b);
+                let scope = self.unit().enter(b)?;
                 let c = scope.context().upgrade()?;
                 let scopes = self.scopes.last_mut().expect("a unit has a scope list");
                 scopes.push(scope);
@@ -360,7 +360,7 @@ impl Worker {
                 AnyName::Opaque(n) => self.opaque_answer(self.opaque(Some(n))?.as_ref()),
             },
             Op::UserSpaceParams { ctx } => {
-                self.opaque_answer(self.ctx(*ctx)?.user_space_params().as_ref())
+                self.opaque_answer(self.ctx(*ctx)?.user_space_params()?.as_ref())
             }
             Op::NewOpaque => {
                 let o: Opaque = Rc::new(TraceValue);
