@@ -21,8 +21,10 @@ mod registry;
 mod worker;
 
 use crate::port::{Declaration, FailureKind, Port, PortFailure};
+use flytectx::harness::{self, Dispatch};
+use flytectx::HandlerError;
 use flytectx_model::answer::{Answer, HandlerRun, SigintAnswer};
-use flytectx_model::trace::Op;
+use flytectx_model::trace::{Op, Then};
 use flytectx_model::{Feature, FeatureSet};
 use registry::SharedNamer;
 use serde_json::Value;
@@ -202,6 +204,51 @@ fn empty_this_threads_stack() {
     while let Ok(_) | Err(flytectx::PopError::PoppedRoot(_)) = flytectx::pop_context() {}
 }
 
+/// The handlers that ran during a SIGINT's dispatch, in order.
+type HandlerLog = Arc<Mutex<Vec<HandlerRun>>>;
+
+/// The error a trace's handler fails with: `{"raise": kind}` ([SIG-2]).
+#[derive(Debug)]
+struct Raised(String);
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a handler raised {}", self.0)
+    }
+}
+
+impl std::error::Error for Raised {}
+
+/// [SIG-1], [SIG-2]: add a handler that records its tag and signal number,
+/// then does what `then` says: nothing, fail, or add a handler that only
+/// records (which the dispatch then runs in the same pass).
+fn add_recording_handler(log: &HandlerLog, tag: &str, then: Option<&Then>) {
+    let (log, tag, then) = (Arc::clone(log), tag.to_string(), then.cloned());
+    flytectx::add_signal_handler(move |signum| -> Result<(), HandlerError> {
+        log.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(HandlerRun::handler(&tag, signum));
+        match &then {
+            None => Ok(()),
+            Some(Then::Raise(kind)) => Err(Box::new(Raised(kind.clone()))),
+            Some(Then::Add(added)) => {
+                add_recording_handler(&log, added, None);
+                Ok(())
+            }
+        }
+    });
+}
+
+/// A SIGINT handler of the trace's program ([SIG-4]), which this port plays:
+/// the program's own code, not the library's. The library's part is when it
+/// installs its hook, which would replace the program's handler: so the
+/// program's stays installed as long as the library has not installed its
+/// hook since (the harness counts the library's installs).
+struct ProgramHandler {
+    tag: String,
+    library_installs_then: u32,
+}
+
 /// One trace's worth of state: the threads and the names.
 struct Session {
     /// The trace's main thread: the caller's.
@@ -209,7 +256,8 @@ struct Session {
     /// Threads started by `thread_begin`, the innermost (current) last.
     threads: Vec<WorkerThread>,
     namer: SharedNamer,
-    handler_log: Arc<Mutex<Vec<HandlerRun>>>,
+    handler_log: HandlerLog,
+    program_handler: Option<ProgramHandler>,
     next_thread: u32,
 }
 
@@ -225,8 +273,39 @@ impl Session {
             threads: Vec::new(),
             namer,
             handler_log: Arc::default(),
+            program_handler: None,
             next_thread: 1,
         }
+    }
+
+    /// [SIG-4]: the program's handler, while it is the installed one.
+    fn installed_program_handler(&self) -> Option<&str> {
+        self.program_handler
+            .as_ref()
+            .filter(|p| p.library_installs_then == harness::sigint_hook_installs())
+            .map(|p| p.tag.as_str())
+    }
+
+    /// [SIG-2]: SIGINT arrives: the program's own handler runs and returns,
+    /// or the library's hook dispatches to the handler list.
+    fn sigint(&mut self) -> SigintAnswer {
+        if let Some(tag) = self.installed_program_handler() {
+            return SigintAnswer {
+                ran: vec![HandlerRun::program(tag, harness::SIGINT)],
+                exit: None,
+                raised: None,
+            };
+        }
+        let end = harness::dispatch_sigint();
+        let ran = std::mem::take(&mut *self.handler_log.lock().unwrap_or_else(|p| p.into_inner()));
+        let (exit, raised) = match end {
+            Dispatch::Exit(status) => (Some(status), None),
+            Dispatch::Failed(e) => match e.downcast::<Raised>() {
+                Ok(r) => (None, Some(r.0)),
+                Err(other) => (None, Some(other.to_string())),
+            },
+        };
+        SigintAnswer { ran, exit, raised }
     }
 
     /// Run `ops` on the trace's current thread.
@@ -255,7 +334,13 @@ pub struct ImplPort {
 fn for_the_driver(op: &Op) -> bool {
     matches!(
         op,
-        Op::Reset | Op::Sigint | Op::AddSignalHandler { .. } | Op::ThreadBegin | Op::ThreadEnd
+        Op::Reset
+            | Op::Sigint
+            | Op::AddSignalHandler { .. }
+            | Op::SetProgramHandler { .. }
+            | Op::SigintHandler
+            | Op::ThreadBegin
+            | Op::ThreadEnd
     )
 }
 
@@ -301,34 +386,32 @@ impl ImplPort {
             Op::Reset => {
                 // [INIT-1], [SIG-3]: a new process: no handlers, fresh threads.
                 self.end_session();
-                flytectx::harness::reset_signal_handlers();
+                harness::reset_signal_handlers();
                 self.session = Some(Session::new());
                 null
             }
-            Op::AddSignalHandler { tag, then: None } => {
-                let (log, tag) = (Arc::clone(&self.session().handler_log), tag.clone());
-                flytectx::add_signal_handler(move |signum| {
-                    log.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(HandlerRun::handler(&tag, signum))
+            Op::AddSignalHandler { tag, then } => {
+                add_recording_handler(&self.session().handler_log, tag, then.as_ref());
+                null
+            }
+            Op::SetProgramHandler { tag } => {
+                self.session().program_handler = Some(ProgramHandler {
+                    tag: tag.clone(),
+                    library_installs_then: harness::sigint_hook_installs(),
                 });
                 null
             }
-            Op::Sigint => {
-                // [SIG-2]: what the SIGINT hook does before exiting with 1.
-                flytectx::harness::run_signal_handlers(flytectx::harness::SIGINT);
-                let ran = self
-                    .session()
-                    .handler_log
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
-                Answer::ok(SigintAnswer {
-                    ran,
-                    exit: Some(1),
-                    raised: None,
+            Op::SigintHandler => {
+                let s = self.session();
+                Answer::Ok(match s.installed_program_handler() {
+                    Some(tag) => serde_json::json!({ "program": tag }),
+                    None if harness::sigint_hook_installs() > 0 => Value::from("library"),
+                    // The runtime's default: never, as every process of a
+                    // trace initializes at load ([INIT-1]).
+                    None => Value::from("default"),
                 })
             }
+            Op::Sigint => Answer::ok(self.session().sigint()),
             Op::ThreadBegin => {
                 // [THR-3]: a new thread starts with an empty stack of its own.
                 let mut t = self.pool.pop().unwrap_or_else(WorkerThread::spawn);
@@ -357,18 +440,14 @@ impl Port for ImplPort {
         format!("flytectx {} (impl/, in-process)", env!("CARGO_PKG_VERSION"))
     }
 
-    /// [FEAT-3]: what the crate implements as trace operations today. It
-    /// has no fallible or program signal handlers, no node list given to a
-    /// constructor, and records origins as Rust locations only, so
-    /// `signals`, `compilation_states` and `origins` are not declared.
+    /// [FEAT-3]: every feature but `origins`. The crate records origins as
+    /// Rust locations (`#[track_caller]`), which name the caller and nothing
+    /// further out, so `get_origin_stackframe(limit)` has no answer for a
+    /// limit above 1 ([ORIG-4]); and a location names this port's code, not
+    /// a trace operation ([OBS-7]).
     fn declaration(&self) -> Declaration {
-        let missing = [
-            Feature::Signals,
-            Feature::CompilationStates,
-            Feature::Origins,
-        ];
         Declaration {
-            features: FeatureSet::ALL.difference(missing.into_iter().collect()),
+            features: FeatureSet::ALL.difference([Feature::Origins].into_iter().collect()),
             ..Declaration::default()
         }
     }

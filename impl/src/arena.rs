@@ -1,31 +1,43 @@
-//! A generational, reference-counted slab: where the contexts of a thread live.
+//! The slab where the contexts of a thread live: generational slots with
+//! owner counts, and a context's fields written straight into its slot.
 //!
 //! Invariants:
-//! - A slot is occupied (`value` is `Some`) or vacant. A vacant slot is on
-//!   the free list exactly once, unless it is retired (below): `free_head`
-//!   starts the list, and a vacant slot's `link` names the next (`END` ends it).
-//! - An occupied slot's `link` is its number of owners (stack entries and
-//!   strong handles), at least 1. The value is taken out when the last owner
-//!   releases it, and only then.
-//! - A [`Handle`] names a slot and a generation, and refers to a value only
-//!   while that slot is occupied with that generation. Taking a value out
-//!   moves the slot's generation on, so every old handle is *stale*: every
-//!   lookup with it fails, nothing is reached through it.
-//! - Generations start at 1 and only grow. A slot whose generation would
-//!   overflow is retired: left vacant and off the free list, so no handle can
-//!   come back to life. Memory stays bounded by the most values alive at once
-//!   (plus one retired slot per 2^32 reuses of a slot).
+//! - A slot's generation is odd while the slot is occupied and even while it
+//!   is vacant. Handles are made from occupied slots only, so every handle's
+//!   generation is odd, and a handle names a live context exactly while its
+//!   slot's generation equals the handle's: one compare says both "this
+//!   context" and "still alive". Vacating moves the generation on, so every
+//!   old handle is *stale*: every lookup with it fails.
+//! - Generations only grow. A slot whose generation would overflow is
+//!   retired: left vacant (generation 0, even) and off the free list, so no
+//!   handle can come back to life. Memory stays bounded by the most contexts
+//!   alive at once (plus one retired slot per 2^31 reuses of a slot).
+//! - Occupied: `link` is the number of owners (stack entries and strong
+//!   handles), at least 1, and `shared` is set. Vacant: `link` names the
+//!   next free slot (`END` ends the list; `free_head` starts it), and
+//!   `shared` is empty: the parts a context shared were handed out when it
+//!   was freed, to be dropped after the heap borrow ([`Freed`]).
 //! - An owner may hold a bare slot index instead of a handle (a stack entry,
-//!   to be half the size): the slot it owns cannot be vacated under it.
+//!   to be half the size; a strong handle): the slot it owns cannot be
+//!   vacated under it, so no generation check is needed.
+//!
+//! Why fields in the slot, not an `Option` of a context value: a context is
+//! written and freed field by field, with plain stores; moving a whole value
+//! in and out made the compiler build it on the stack and copy it with wide
+//! loads that could not be forwarded from the narrow stores before them.
 //!
 //! No `unsafe`: a lookup is a bounds-checked index and a generation compare.
 
+use crate::data::{Flag, Shared};
+use crate::error::Error;
 use std::marker::PhantomData;
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU64;
+use std::panic::Location;
+use std::rc::Rc;
 
-/// Names a `T` in an [`Arena<T>`]: slot index (high half) and generation
-/// (low half) in one word, so that copying one is a single load and store.
-/// The type parameter keeps a handle from indexing an arena of another type.
+/// Names a `T` in its arena: slot index (high half) and generation (low
+/// half) in one word, so that copying one is a single load and store. The
+/// type parameter keeps a handle of one kind from naming another kind.
 pub(crate) struct Handle<T> {
     bits: NonZeroU64,
     _names: PhantomData<fn() -> T>,
@@ -56,10 +68,12 @@ impl<T> std::fmt::Debug for Handle<T> {
 }
 
 impl<T> Handle<T> {
+    /// The handle of slot `index` at an odd (occupied) `generation`. The
+    /// low bit set makes the word non-zero with no check.
     #[inline]
-    pub(crate) fn new(index: u32, generation: NonZeroU32) -> Handle<T> {
+    pub(crate) fn new(index: u32, generation: u32) -> Handle<T> {
         Handle {
-            bits: NonZeroU64::from(generation) | (u64::from(index) << 32),
+            bits: NonZeroU64::MIN | (u64::from(index) << 32 | u64::from(generation)),
             _names: PhantomData,
         }
     }
@@ -81,126 +95,218 @@ impl<T> Handle<T> {
 /// Ends the free list; also the index no slot ever has.
 const END: u32 = u32::MAX;
 
-#[derive(Debug)]
-struct Slot<T> {
-    generation: NonZeroU32,
+/// What of a freed context may run user code when dropped: the parts it
+/// shared (its level, flag and origin are plain data). One word, so that
+/// handing it out of the heap borrow costs a register.
+pub(crate) type Freed = Option<Rc<Shared>>;
+
+/// A context's slot: its fields, and the slot's own bookkeeping. Laid out
+/// in this order on purpose (see [`NewContext`]).
+#[repr(C)]
+pub(crate) struct CtxSlot {
+    /// Odd while occupied; see the module's invariants.
+    generation: u32,
     /// Occupied: the number of owners. Vacant: the next free slot.
     link: u32,
-    value: Option<T>,
+    /// How deep the context was built ([BLD-2]).
+    pub(crate) level: i64,
+    /// What it shares with the contexts derived from it ([BLD-1]); `None`
+    /// only while the slot is vacant.
+    pub(crate) shared: Option<Rc<Shared>>,
+    /// [ORIG-1]: set by each push; with the owner count, the only part of a
+    /// context that changes.
+    pub(crate) origin: Option<&'static Location<'static>>,
+    pub(crate) in_a_condition: Flag,
+}
+
+/// What names a context in its thread's arena.
+pub(crate) type CtxHandle = Handle<CtxSlot>;
+
+/// A new context's fields ([BLD-2]), lent to [`Arena::insert`], which
+/// takes `shared` out. Lent, not moved: a value holding a counted reference,
+/// moved into the closure that reaches the heap, is kept in memory for the
+/// unwinding path and copied there whole, with wide loads of what narrow
+/// stores just wrote (store forwarding fails); a borrowed one is read field
+/// by field.
+///
+/// Its fields are in another order than the slot's, so that no two of them
+/// sit side by side in both: the compiler would copy such a pair with one
+/// wide load of what two narrow stores just wrote, which stalls.
+#[repr(C)]
+pub(crate) struct NewContext {
+    pub(crate) origin: Option<&'static Location<'static>>,
+    pub(crate) level: i64,
+    pub(crate) in_a_condition: Flag,
+    pub(crate) shared: Option<Rc<Shared>>,
 }
 
 /// The slab. See the module's invariants.
 #[derive(Debug)]
-pub(crate) struct Arena<T> {
-    slots: Vec<Slot<T>>,
+pub(crate) struct Arena {
+    slots: Vec<CtxSlot>,
     free_head: u32,
     live: usize,
+    /// The thread's locals are being torn down: this arena replaced the
+    /// thread's, and takes no context.
+    torn_down: bool,
 }
 
-impl<T> Arena<T> {
-    pub(crate) const fn new() -> Arena<T> {
+impl std::fmt::Debug for CtxSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtxSlot")
+            .field("generation", &self.generation)
+            .field("link", &self.link)
+            .field("level", &self.level)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Arena {
+    pub(crate) const fn new() -> Arena {
         Arena {
             slots: Vec::new(),
             free_head: END,
             live: 0,
+            torn_down: false,
         }
     }
 
-    /// The occupied slot `h` names, if it still does.
-    #[inline]
-    fn slot_mut(&mut self, h: Handle<T>) -> Option<&mut Slot<T>> {
-        self.slots
-            .get_mut(h.index() as usize)
-            .filter(|s| s.generation.get() == h.generation() && s.value.is_some())
+    /// Make this (empty) arena the torn-down one: it takes no context.
+    pub(crate) fn tear_down(&mut self) {
+        self.torn_down = true;
     }
 
-    /// Store `value` with one owner.
-    #[inline]
-    pub(crate) fn insert(&mut self, value: T) -> Handle<T> {
-        self.live += 1;
-        let index = self.free_head;
-        if let Some(slot) = self.slots.get_mut(index as usize) {
-            self.free_head = slot.link;
-            slot.link = 1;
-            // A free slot holds None: forgetting what was there drops
-            // nothing, and spares the drop glue an assignment would run.
-            std::mem::forget(slot.value.replace(value));
-            return Handle::new(index, slot.generation);
-        }
-        self.push_slot(value)
+    /// Whether this is the torn-down arena of a thread that is ending.
+    pub(crate) fn is_torn_down(&self) -> bool {
+        self.torn_down
     }
 
+    /// The error of a lookup that found nothing: the handle is stale, or
+    /// everything went with the thread.
     #[cold]
-    fn push_slot(&mut self, value: T) -> Handle<T> {
+    pub(crate) fn missing(&self) -> Error {
+        if self.torn_down {
+            Error::ThreadExiting
+        } else {
+            Error::Stale
+        }
+    }
+
+    /// Store a new context with one owner, field by field, in a free slot;
+    /// None (and nothing done) when no slot is free.
+    #[inline]
+    pub(crate) fn insert_free(&mut self, new: &mut NewContext) -> Option<CtxHandle> {
+        let index = self.free_head;
+        let slot = self.slots.get_mut(index as usize)?;
+        self.live += 1;
+        self.free_head = slot.link;
+        // Even (vacant) to odd; an even generation is below u32::MAX.
+        slot.generation += 1;
+        slot.link = 1;
+        slot.level = new.level;
+        slot.origin = new.origin;
+        slot.in_a_condition = new.in_a_condition;
+        // A vacant slot's `shared` is empty: nothing to drop (and no check
+        // for something to drop).
+        std::mem::forget(std::mem::replace(&mut slot.shared, new.shared.take()));
+        Some(Handle::new(index, slot.generation))
+    }
+
+    /// Store a new context with one owner: in a free slot, or a new one.
+    #[cfg(test)]
+    fn insert(&mut self, new: &mut NewContext) -> CtxHandle {
+        match self.insert_free(new) {
+            Some(h) => h,
+            None => self.push_slot(new),
+        }
+    }
+
+    /// Store a new context with one owner in a new slot.
+    #[cold]
+    pub(crate) fn push_slot(&mut self, new: &mut NewContext) -> CtxHandle {
+        self.live += 1;
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != END)
             .expect("fewer than 2^32 - 1 contexts alive at once");
-        self.slots.push(Slot {
-            generation: NonZeroU32::MIN,
+        self.slots.push(CtxSlot {
+            generation: 1,
             link: 1,
-            value: Some(value),
+            level: new.level,
+            shared: new.shared.take(),
+            origin: new.origin,
+            in_a_condition: new.in_a_condition,
         });
-        Handle::new(index, NonZeroU32::MIN)
+        Handle::new(index, 1)
     }
 
+    /// The live context `h` names, if it still lives.
     #[inline]
-    pub(crate) fn get(&self, h: Handle<T>) -> Option<&T> {
+    pub(crate) fn get(&self, h: CtxHandle) -> Option<&CtxSlot> {
         let slot = self.slots.get(h.index() as usize)?;
-        if slot.generation.get() != h.generation() {
+        (slot.generation == h.generation()).then_some(slot)
+    }
+
+    /// Add an owner and reach the context, with one lookup. None (and
+    /// nothing done) when `h` is stale.
+    #[inline]
+    pub(crate) fn retain(&mut self, h: CtxHandle) -> Option<&mut CtxSlot> {
+        let slot = self.slots.get_mut(h.index() as usize)?;
+        if slot.generation != h.generation() {
             return None;
         }
-        slot.value.as_ref()
-    }
-
-    /// Add an owner and reach the value, with one lookup. None (and nothing
-    /// done) when `h` is stale.
-    #[inline]
-    pub(crate) fn retain(&mut self, h: Handle<T>) -> Option<&mut T> {
-        let slot = self.slot_mut(h)?;
         slot.link = slot
             .link
             .checked_add(1)
             .expect("fewer than 2^32 owners of one context");
-        slot.value.as_mut()
+        Some(slot)
     }
 
-    /// The handle of the value in slot `index`, which an owner holds (so
-    /// the slot is occupied: an owner's index is never vacant). None only
-    /// out of bounds.
+    /// The handle of the context in slot `index`, which an owner holds.
+    /// None only out of bounds.
     #[inline]
-    pub(crate) fn handle_at(&self, index: u32) -> Option<Handle<T>> {
+    pub(crate) fn handle_at(&self, index: u32) -> Option<CtxHandle> {
         let slot = self.slots.get(index as usize)?;
         Some(Handle::new(index, slot.generation))
     }
 
-    /// Remove an owner; when it was the last, take the value out and return
-    /// it, for the caller to drop (when it is safe to). A stale handle
-    /// releases nothing.
+    /// Remove an owner of the context in slot `index`, which that owner
+    /// holds; when it was the last, free the context and hand out what it
+    /// shared, for the caller to drop when it is safe to.
     #[inline]
-    pub(crate) fn release(&mut self, h: Handle<T>) -> Option<T> {
-        let slot = self.slot_mut(h)?;
+    pub(crate) fn release_at(&mut self, index: u32) -> Freed {
+        let slot = self.slots.get_mut(index as usize)?;
         slot.link -= 1;
         if slot.link > 0 {
             return None;
         }
-        self.vacate(h.index())
+        self.free(index)
     }
 
-    /// [`Arena::release`] by the bare index an owner holds.
+    /// [`Arena::release_at`] for a strong handle's drop. Freeing is a call
+    /// here, so that the drop is small enough for the compiler to inline
+    /// wherever a handle is dropped (most drops free nothing).
     #[inline]
-    pub(crate) fn release_at(&mut self, index: u32) -> Option<T> {
-        let h = self.handle_at(index)?;
-        self.release(h)
+    pub(crate) fn release_handle_at(&mut self, index: u32) -> Freed {
+        let slot = self.slots.get_mut(index as usize)?;
+        slot.link -= 1;
+        if slot.link > 0 {
+            return None;
+        }
+        self.free_out_of_line(index)
     }
 
-    /// Take the value of an occupied slot out, and retire the slot or put it
-    /// on the free list.
+    #[inline(never)]
+    fn free_out_of_line(&mut self, index: u32) -> Freed {
+        self.free(index)
+    }
+
+    /// Free the context in slot `index`, whose last owner is gone.
     #[inline]
-    fn vacate(&mut self, index: u32) -> Option<T> {
-        let slot = &mut self.slots[index as usize];
-        let value = slot.value.take();
+    fn free(&mut self, index: u32) -> Freed {
+        let slot = self.slots.get_mut(index as usize)?;
         self.live -= 1;
+        let freed = slot.shared.take();
         match slot.generation.checked_add(1) {
             Some(next) => {
                 slot.generation = next;
@@ -208,26 +314,28 @@ impl<T> Arena<T> {
                 self.free_head = index;
             }
             // Retired: vacant, off the free list, forever.
-            None => slot.link = END,
+            None => {
+                slot.generation = 0;
+                slot.link = END;
+            }
         }
-        value
+        freed
     }
 
-    /// Values alive now.
+    /// Contexts alive now.
     pub(crate) fn live(&self) -> usize {
         self.live
     }
 
-    /// Slots allocated, alive or free: the arena's memory, in values.
+    /// Slots allocated, alive or free: the arena's memory, in contexts.
     pub(crate) fn capacity(&self) -> usize {
         self.slots.len()
     }
 
-    /// The owners of the value `h` names; None when stale.
+    /// The owners of the context `h` names; None when stale.
     #[cfg(test)]
-    fn owners(&self, h: Handle<T>) -> Option<u32> {
-        let slot = self.slots.get(h.index() as usize)?;
-        (slot.generation.get() == h.generation() && slot.value.is_some()).then_some(slot.link)
+    fn owners(&self, h: CtxHandle) -> Option<u32> {
+        self.get(h).map(|s| s.link)
     }
 }
 
@@ -235,61 +343,79 @@ impl<T> Arena<T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_released_value_leaves_every_old_handle_stale_and_its_slot_is_reused() {
-        let mut a = Arena::new();
-        let h = a.insert("a");
-        assert!(a.retain(h).is_some());
-        assert_eq!(a.owners(h), Some(2));
-        assert_eq!(a.release(h), None, "one owner left");
-        assert_eq!(a.release(h), Some("a"));
-        assert_eq!(a.get(h), None);
-        assert_eq!(a.retain(h), None, "a stale handle cannot be revived");
-        assert_eq!(a.release(h), None);
-        let g = a.insert("b");
-        assert_eq!(g.index(), h.index(), "the slot is reused");
-        assert_ne!(g, h);
-        assert_eq!(a.get(h), None);
-        assert_eq!(a.get(g), Some(&"b"));
-        // An old handle reaches nothing of the new value, by any route.
-        assert_eq!(a.retain(h), None);
-        assert_eq!(a.release(h), None);
-        assert_eq!(a.owners(g), Some(1), "the new value's owners are untouched");
-        assert_eq!((a.live(), a.capacity()), (1, 1));
-        assert_eq!(a.handle_at(g.index()), Some(g));
-        assert_eq!(a.release_at(g.index()), Some("b"));
-        assert_eq!(a.release_at(g.index()), None, "vacant: nothing to release");
-        assert_eq!(a.handle_at(7), None, "out of bounds");
+    fn context(level: i64) -> NewContext {
+        NewContext {
+            level,
+            shared: Some(Rc::default()),
+            origin: None,
+            in_a_condition: Flag::new(false),
+        }
+    }
+
+    fn level(a: &Arena, h: CtxHandle) -> Option<i64> {
+        a.get(h).map(|s| s.level)
     }
 
     #[test]
-    fn memory_is_bounded_by_the_values_alive_at_once() {
+    fn a_released_context_leaves_every_old_handle_stale_and_its_slot_is_reused() {
         let mut a = Arena::new();
-        let keep = a.insert(0u64);
-        for i in 0..100_000u64 {
-            let x = a.insert(i);
-            let y = a.insert(i + 1);
-            assert_eq!(a.release(y), Some(i + 1));
-            assert_eq!(a.release(x), Some(i));
+        let h = a.insert(&mut context(1));
+        assert_eq!(h.generation() % 2, 1, "handles have odd generations");
+        assert!(a.retain(h).is_some());
+        assert_eq!(a.owners(h), Some(2));
+        assert!(a.release_at(h.index()).is_none(), "one owner left");
+        assert!(a.release_at(h.index()).is_some(), "freed: what it shared");
+        assert_eq!(level(&a, h), None);
+        assert!(a.retain(h).is_none(), "a stale handle cannot be revived");
+        let g = a.insert(&mut context(2));
+        assert_eq!(g.index(), h.index(), "the slot is reused");
+        assert_ne!(g, h);
+        assert_eq!(level(&a, h), None);
+        assert_eq!(level(&a, g), Some(2));
+        // An old handle reaches nothing of the new context.
+        assert!(a.retain(h).is_none());
+        assert_eq!(
+            a.owners(g),
+            Some(1),
+            "the new context's owners are untouched"
+        );
+        assert_eq!((a.live(), a.capacity()), (1, 1));
+        assert_eq!(a.handle_at(g.index()), Some(g));
+        assert!(a.release_at(g.index()).is_some());
+        assert_eq!(a.live(), 0);
+        assert_eq!(a.handle_at(7), None, "out of bounds");
+        assert!(a.release_at(7).is_none());
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_contexts_alive_at_once() {
+        let mut a = Arena::new();
+        let keep = a.insert(&mut context(0));
+        for i in 0..100_000 {
+            let x = a.insert(&mut context(i));
+            let y = a.insert(&mut context(i + 1));
+            assert!(a.release_at(y.index()).is_some());
+            assert!(a.release_at(x.index()).is_some());
         }
         assert_eq!(a.capacity(), 3);
         assert_eq!(a.live(), 1);
-        assert_eq!(a.get(keep), Some(&0));
+        assert_eq!(level(&a, keep), Some(0));
     }
 
     #[test]
     fn a_slot_whose_generation_would_overflow_is_retired() {
         let mut a = Arena::new();
-        let h = a.insert(1);
-        a.release(h);
-        // Age the slot to the last generation.
-        a.slots[0].generation = NonZeroU32::MAX;
-        let last = a.insert(2);
+        let h = a.insert(&mut context(1));
+        a.release_at(h.index());
+        // Age the vacant slot to the last even generation.
+        a.slots[0].generation = u32::MAX - 1;
+        let last = a.insert(&mut context(2));
         assert_eq!(last.generation(), u32::MAX);
-        assert_eq!(a.release(last), Some(2));
-        let next = a.insert(3);
+        assert!(a.release_at(last.index()).is_some());
+        let next = a.insert(&mut context(3));
         assert_ne!(next.index(), last.index(), "the retired slot is not reused");
-        assert_eq!(a.get(last), None);
+        assert_eq!(level(&a, last), None);
+        assert!(a.retain(last).is_none());
         assert_eq!(a.live(), 1);
     }
 }

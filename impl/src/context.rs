@@ -3,21 +3,19 @@
 //!
 //! Two handle types name a context: [`ContextRef`], a copyable weak handle
 //! that reads the current context without touching any count, and
-//! [`Context`], a strong handle that keeps it alive. A context lives while it
-//! is on a stack or a strong handle holds it; after that, its `ContextRef`s
-//! are stale and every use of them says so ([`Error::Stale`]).
+//! [`Context`], a strong handle that keeps it alive (and derefs to its
+//! `ContextRef`, where every method of a context is). A context lives while
+//! it is on a stack or a strong handle holds it; after that, its
+//! `ContextRef`s are stale and every use of them says so ([`Error::Stale`]).
 //!
 //! A [`Builder`] is plain data: the level and flag of the context it came
 //! from and a counted reference to the parts that context shares
 //! ([`crate::data`]); it touches no arena until it is built or entered.
 
-use crate::arena::Handle;
-use crate::data::{
-    BranchEvalMode, CsData, CtxData, CtxHandle, EsData, Flag, LocalFileAccess, Nodes, Opaque,
-    Shared, Slots,
-};
+use crate::arena::{CtxHandle, CtxSlot, Handle, NewContext};
+use crate::data::{BranchEvalMode, EsData, Flag, LocalFileAccess, Opaque, Shared, Slots};
 use crate::error::Error;
-use crate::heap::{self, thread_heap, with_thread, HeapRef};
+use crate::heap;
 use crate::state::{CompilationState, ExecutionState};
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -29,12 +27,6 @@ use std::rc::Rc;
 pub struct ContextRef {
     pub(crate) h: CtxHandle,
     _not_send: PhantomData<*const ()>,
-}
-
-/// A strong handle to a context: it stays alive while this exists.
-pub struct Context {
-    heap: HeapRef,
-    h: CtxHandle,
 }
 
 /// A snapshot of a context's fields, holding its states and values.
@@ -54,24 +46,60 @@ pub struct ContextFields {
     pub origin: Option<&'static Location<'static>>,
 }
 
-fn fields_of(d: &CtxData) -> ContextFields {
+/// The parts a live context shares (only a vacant slot has none, and no
+/// handle reaches a vacant slot).
+fn shared_of(d: &CtxSlot) -> Option<&Shared> {
+    d.shared.as_deref()
+}
+
+fn fields_of(d: &CtxSlot) -> ContextFields {
+    let shared = shared_of(d);
     ContextFields {
         level: d.level,
         in_a_condition: d.in_a_condition.get(),
-        execution_state: d.shared.execution_state.clone().map(ExecutionState),
-        compilation_state: d.shared.compilation_state.clone().map(CompilationState),
-        slots: d.shared.slots.clone(),
+        execution_state: shared
+            .and_then(|s| s.execution_state.clone())
+            .map(ExecutionState),
+        compilation_state: shared
+            .and_then(|s| s.compilation_state.clone())
+            .map(CompilationState),
+        slots: shared.map(|s| s.slots.clone()).unwrap_or_default(),
         origin: d.origin,
     }
 }
 
+/// [ES-8], [BLD-6]: the local sandbox directory of a file access, which
+/// only a [`LocalFileAccess`] has.
+fn sandbox_of(file_access: Option<&Opaque>) -> Result<String, Error> {
+    file_access
+        .and_then(|fa| fa.downcast_ref::<LocalFileAccess>())
+        .map(|local| local.local_sandbox_dir.to_string_lossy().into_owned())
+        .ok_or(Error::NoSandboxDir)
+}
+
+/// [BLD-6]: a directory name no earlier call of this process gave: a
+/// randomly keyed hash (std's per-process random keys) of a counter, and the
+/// counter itself, which makes it unique.
+fn random_dir_name() -> String {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let hash = KEYS.get_or_init(Default::default).hash_one(n);
+    format!("tmp{hash:016x}{n:x}")
+}
+
 /// [BLD-1]: a builder with the context's level, flag, states and values.
-fn builder_of(d: &CtxData) -> Builder {
-    Builder {
-        shared: Rc::clone(&d.shared),
+/// None only for a vacant slot, which no handle reaches.
+#[inline]
+fn builder_of(d: &CtxSlot) -> Option<Builder> {
+    Some(Builder {
+        shared: Rc::clone(d.shared.as_ref()?),
         level: d.level,
         in_a_condition: d.in_a_condition,
-    }
+    })
 }
 
 impl ContextRef {
@@ -86,22 +114,17 @@ impl ContextRef {
     /// A handle that names nothing: what the facade returns while the
     /// thread is being torn down. Every use of it fails with an error.
     pub(crate) fn dangling() -> ContextRef {
-        ContextRef::new(Handle::new(u32::MAX, std::num::NonZeroU32::MAX))
+        ContextRef::new(Handle::new(u32::MAX, u32::MAX))
     }
 
-    /// Run `f` on the context's data, under a shared borrow of the heap.
+    /// Run `f` on the context's slot, under a shared borrow of the heap.
     /// `f` must not drop user values (cloning them is fine).
     #[inline]
-    fn with<R>(self, f: impl FnOnce(&CtxData) -> R) -> Result<R, Error> {
-        with_thread(|t| {
-            t.heap
-                .borrow()
-                .contexts
-                .get(self.h)
-                .map(f)
-                .ok_or(Error::Stale)
+    fn with<R>(self, f: impl FnOnce(&CtxSlot) -> R) -> Result<R, Error> {
+        heap::read_heap(|h| {
+            let arena = &h.contexts;
+            arena.get(self.h).map(f).ok_or_else(|| arena.missing())
         })
-        .unwrap_or(Err(Error::ThreadExiting))
     }
 
     /// Whether the context is still alive.
@@ -124,108 +147,47 @@ impl ContextRef {
     pub fn fields(self) -> Result<ContextFields, Error> {
         self.with(fields_of)
     }
+    /// The context's execution state.
+    pub fn execution_state(self) -> Result<Option<ExecutionState>, Error> {
+        self.with(|d| shared_of(d).and_then(|s| s.execution_state.clone()))
+            .map(|es| es.map(ExecutionState))
+    }
+    /// The context's compilation state.
+    pub fn compilation_state(self) -> Result<Option<CompilationState>, Error> {
+        self.with(|d| shared_of(d).and_then(|s| s.compilation_state.clone()))
+            .map(|cs| cs.map(CompilationState))
+    }
+    /// [CTX-3]: the user-space parameters of the context's execution state.
+    pub fn user_space_params(self) -> Result<Option<Opaque>, Error> {
+        Ok(self
+            .execution_state()?
+            .and_then(|es| es.user_space_params()))
+    }
     /// A strong handle to the same context.
     pub fn upgrade(self) -> Result<Context, Error> {
-        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        let alive = heap.borrow_mut().contexts.retain(self.h).is_some();
-        if !alive {
-            return Err(Error::Stale);
-        }
-        Ok(Context::owning(heap, self.h))
+        heap::with_heap(|h| match h.contexts.retain(self.h) {
+            Some(_) => Ok(Context::owning(self.h)),
+            None => Err(h.contexts.missing()),
+        })
     }
     /// [BLD-1]
     #[inline]
     pub fn new_builder(self) -> Result<Builder, Error> {
-        self.with(builder_of)
-    }
-    /// A number that identifies this context among the live objects of its thread.
-    pub fn id(self) -> u64 {
-        self.h.raw()
-    }
-}
-
-impl Context {
-    /// A strong handle for an owner count the caller hands over.
-    #[inline]
-    pub(crate) fn owning(heap: HeapRef, h: CtxHandle) -> Context {
-        Context { heap, h }
-    }
-
-    /// [CTX-2]: `FlyteContext(file_access=f)`: level 0, nothing else set.
-    pub fn new(file_access: Option<Opaque>) -> Result<Context, Error> {
-        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        let data = CtxData {
-            level: 0,
-            ..Builder::new(file_access).into_data(None)
-        };
-        let h = heap.borrow_mut().contexts.insert(data);
-        Ok(Context::owning(heap, h))
-    }
-
-    /// The weak handle of this context.
-    pub fn weak(&self) -> ContextRef {
-        ContextRef::new(self.h)
-    }
-
-    fn read<R>(&self, f: impl FnOnce(&CtxData) -> R) -> R {
-        let heap = self.heap.borrow();
-        let data = heap.contexts.get(self.h);
-        f(data.expect("a strong handle keeps its context alive"))
-    }
-
-    /// How deep the context was built ([BLD-2]).
-    pub fn level(&self) -> i64 {
-        self.read(|d| d.level)
-    }
-    /// Whether it was built in a conditional section ([COND-7]).
-    pub fn in_a_condition(&self) -> bool {
-        self.read(|d| d.in_a_condition.get())
-    }
-    /// [ORIG-1]: where the context was last pushed from.
-    pub fn origin(&self) -> Option<&'static Location<'static>> {
-        self.read(|d| d.origin)
-    }
-    /// A snapshot of the context's fields.
-    pub fn fields(&self) -> ContextFields {
-        self.read(fields_of)
-    }
-    /// [BLD-1]
-    pub fn new_builder(&self) -> Builder {
-        self.read(builder_of)
-    }
-    /// The context's execution state.
-    pub fn execution_state(&self) -> Option<ExecutionState> {
-        self.read(|d| d.shared.execution_state.clone().map(ExecutionState))
-    }
-    /// The context's compilation state.
-    pub fn compilation_state(&self) -> Option<CompilationState> {
-        self.read(|d| d.shared.compilation_state.clone().map(CompilationState))
-    }
-    /// [CTX-3]
-    pub fn user_space_params(&self) -> Option<Opaque> {
-        self.execution_state().and_then(|es| es.user_space_params())
+        self.with(builder_of)?.ok_or(Error::Stale)
     }
     /// [COND-1]..[COND-7]: `ctx.enter_conditional_section()`.
-    pub fn enter_conditional_section(&self) -> Builder {
-        self.new_builder().enter_conditional_section()
+    pub fn enter_conditional_section(self) -> Result<Builder, Error> {
+        Ok(self.new_builder()?.enter_conditional_section())
     }
     /// [ES-8]: a new execution state in `working_dir`, or when that is empty
     /// the sandbox of this context's file access; with this context's
     /// user-space parameters.
-    pub fn new_execution_state(&self, working_dir: Option<&str>) -> Result<ExecutionState, Error> {
-        let f = self.fields();
+    pub fn new_execution_state(self, working_dir: Option<&str>) -> Result<ExecutionState, Error> {
+        let f = self.fields()?;
         let user_space_params = f.execution_state.and_then(|es| es.user_space_params());
         let dir: String = match working_dir {
             Some(w) if !w.is_empty() => w.to_string(),
-            _ => match f
-                .slots
-                .file_access
-                .as_ref()
-                .and_then(|fa| fa.downcast_ref::<LocalFileAccess>())
-            {
-                Some(local) => local.local_sandbox_dir.to_string_lossy().into_owned(),
-                None => return Err(Error::NoSandboxDir),
-            },
+            _ => sandbox_of(f.slots.file_access.as_ref())?,
         };
         Ok(ExecutionState::from_data(EsData {
             mode: None,
@@ -235,65 +197,104 @@ impl Context {
             user_space_params,
         }))
     }
-    /// [CS-6]: a new compilation state with the default task resolver.
-    pub fn new_compilation_state(&self, prefix: &str) -> CompilationState {
+    /// [CS-6]: a new compilation state with the default task resolver. (It
+    /// reads nothing of the context, as in flytekit.)
+    pub fn new_compilation_state(self, prefix: &str) -> CompilationState {
         CompilationState::new(prefix, 1, heap::default_task_resolver())
     }
     /// [BLD-5] (quirk): unlike the builder's method of the same name, this one
-    /// goes through [`Context::new_compilation_state`] and so has a resolver.
-    pub fn with_new_compilation_state(&self) -> Builder {
+    /// goes through [`ContextRef::new_compilation_state`] and so has a resolver.
+    pub fn with_new_compilation_state(self) -> Result<Builder, Error> {
         let cs = self.new_compilation_state("");
-        self.new_builder().with_compilation_state(Some(&cs))
+        Ok(self.new_builder()?.with_compilation_state(Some(&cs)))
     }
     /// A number that identifies this context among the live objects of its thread.
-    pub fn id(&self) -> u64 {
+    pub fn id(self) -> u64 {
         self.h.raw()
+    }
+}
+
+/// A strong handle to a context: it stays alive while this exists. It is
+/// the [`ContextRef`] it derefs to, which also owns the context; every
+/// method of a context is there.
+pub struct Context {
+    r: ContextRef,
+}
+
+impl Context {
+    /// A strong handle for an owner count the caller hands over.
+    #[inline]
+    pub(crate) fn owning(h: CtxHandle) -> Context {
+        Context {
+            r: ContextRef::new(h),
+        }
+    }
+
+    /// [CTX-2]: `FlyteContext(file_access=f)`: level 0, nothing else set.
+    pub fn new(file_access: Option<Opaque>) -> Result<Context, Error> {
+        let mut new = NewContext {
+            level: 0,
+            ..Builder::new(file_access).into_new(None)
+        };
+        let h = heap::with_heap(|h| heap::insert(&mut h.contexts, &mut new))
+            .ok_or(Error::ThreadExiting)?;
+        Ok(Context::owning(h))
+    }
+
+    /// The weak handle of this context.
+    pub fn weak(&self) -> ContextRef {
+        self.r
+    }
+}
+
+impl std::ops::Deref for Context {
+    type Target = ContextRef;
+    fn deref(&self) -> &ContextRef {
+        &self.r
     }
 }
 
 impl Clone for Context {
     fn clone(&self) -> Self {
-        let alive = self.heap.borrow_mut().contexts.retain(self.h).is_some();
-        debug_assert!(alive, "a strong handle keeps its context alive");
-        Context::owning(Rc::clone(&self.heap), self.h)
+        // A strong handle keeps its context alive: it can only fail while
+        // the thread is torn down, when the context is gone anyway.
+        heap::with_heap(|h| h.contexts.retain(self.r.h).is_some());
+        Context::owning(self.r.h)
     }
 }
 
 impl Drop for Context {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        heap::release(&self.heap, self.h);
+        heap::release_at(self.r.h.index());
     }
 }
 
 impl PartialEq for Context {
     fn eq(&self, other: &Self) -> bool {
-        self.h == other.h && Rc::ptr_eq(&self.heap, &other.heap)
+        self.r == other.r
     }
 }
 impl Eq for Context {}
 
 impl PartialEq<ContextRef> for Context {
     fn eq(&self, other: &ContextRef) -> bool {
-        self.h == other.h
+        self.r == *other
     }
 }
 
 impl From<&Context> for ContextRef {
     fn from(c: &Context) -> ContextRef {
-        c.weak()
+        c.r
     }
 }
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.read(|d| {
-            f.debug_struct("Context")
-                .field("id", &self.h.raw())
-                .field("level", &d.level)
-                .field("in_a_condition", &d.in_a_condition.get())
-                .finish_non_exhaustive()
-        })
+        f.debug_struct("Context")
+            .field("id", &self.r.id())
+            .field("level", &self.r.level().ok())
+            .finish_non_exhaustive()
     }
 }
 
@@ -358,14 +359,10 @@ impl Builder {
         self
     }
 
-    /// [BLD-4]: prefix `""`, mode 1, no task resolver.
+    /// [BLD-4]: [`Builder::new_compilation_state`] with prefix `""`, set on
+    /// the builder.
     pub fn with_new_compilation_state(self) -> Builder {
-        let cs = CompilationState::from_data(CsData {
-            prefix: Rc::from(""),
-            mode: 1,
-            task_resolver: None,
-            nodes: Nodes::default(),
-        });
+        let cs = self.new_compilation_state("");
         self.with_compilation_state(Some(&cs))
     }
 
@@ -423,12 +420,36 @@ impl Builder {
         self
     }
 
+    /// [BLD-6]: a new execution state, the builder left as it was: in
+    /// `working_dir` when that is not empty, otherwise in a new directory
+    /// with a random name (a different one each call) in the local sandbox
+    /// of the builder's file access; mode, branch mode and user-space
+    /// parameters none. (Isolated: the directory is a name; nothing is
+    /// created, [ES-2].) Fails with [`Error::NoSandboxDir`] when the random
+    /// directory is needed and the file access is not a [`LocalFileAccess`].
+    pub fn new_execution_state(&self, working_dir: Option<&str>) -> Result<ExecutionState, Error> {
+        let dir = match working_dir {
+            Some(w) if !w.is_empty() => w.to_string(),
+            _ => {
+                let sandbox = sandbox_of(self.shared.slots.file_access.as_ref())?;
+                format!("{sandbox}/{}", random_dir_name())
+            }
+        };
+        ExecutionState::new(&dir, None, None, None, None)
+    }
+
+    /// [BLD-7]: `CompilationState(prefix)` ([CS-1]): mode 1, no task
+    /// resolver, a new empty node list; the builder is left as it was.
+    pub fn new_compilation_state(&self, prefix: &str) -> CompilationState {
+        CompilationState::new(prefix, 1, None)
+    }
+
     /// The context to be, pushed from `origin` ([BLD-2]: one level up).
     #[inline]
-    pub(crate) fn into_data(self, origin: Option<&'static Location<'static>>) -> CtxData {
-        CtxData {
+    pub(crate) fn into_new(self, origin: Option<&'static Location<'static>>) -> NewContext {
+        NewContext {
             level: self.level + 1,
-            shared: self.shared,
+            shared: Some(self.shared),
             origin,
             in_a_condition: self.in_a_condition,
         }
@@ -438,9 +459,10 @@ impl Builder {
     /// thread's arena.
     #[inline]
     pub fn build(self) -> Result<Context, Error> {
-        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        let h = heap.borrow_mut().contexts.insert(self.into_data(None));
-        Ok(Context::owning(heap, h))
+        let mut new = self.into_new(None);
+        let h = heap::with_heap(|h| heap::insert(&mut h.contexts, &mut new))
+            .ok_or(Error::ThreadExiting)?;
+        Ok(Context::owning(h))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The plain data of contexts and states: what the arena and the shared
 //! parts hold, with no behaviour beyond construction. Every other module
-//! builds on this one; it imports nothing of the crate but the arena.
+//! builds on this one; it imports nothing of the crate.
 //!
 //! Sharing, not copying: a context holds its level, its flag and its origin,
 //! and one counted reference to [`Shared`], the parts a builder takes over
@@ -10,9 +10,7 @@
 //! counted objects (their identity is the object, [ES-7], [CS-5]); only
 //! contexts need an arena, for their weak handles.
 
-use crate::arena::Handle;
 use std::cell::{Cell, RefCell};
-use std::panic::Location;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -184,17 +182,3 @@ impl Flag {
         self.0 != 0
     }
 }
-
-/// A context, as its arena slot holds it. Dropping it may drop user values
-/// (through `shared`): never do so while the heap is borrowed.
-pub(crate) struct CtxData {
-    pub(crate) level: i64,
-    pub(crate) shared: Rc<Shared>,
-    /// [ORIG-1]: set by each push; with the owner count, the only part of a
-    /// context that changes.
-    pub(crate) origin: Option<&'static Location<'static>>,
-    pub(crate) in_a_condition: Flag,
-}
-
-/// What names a context in its thread's arena.
-pub(crate) type CtxHandle = Handle<CtxData>;

@@ -3,59 +3,53 @@
 //! stack ([CUR-*], [SIZE-1], [THR-3]), whose entries live in the heap beside
 //! the arena and whose top is mirrored in a thread local of its own.
 
-use crate::arena::Arena;
+use crate::arena::{Arena, CtxHandle};
 use crate::context::{Builder, Context, ContextRef};
-use crate::data::{CtxData, CtxHandle};
 use crate::error::Error;
-use crate::heap::{with_thread, HeapRef, StackId, ThreadState, CURRENT};
+use crate::heap::{self, StackId, CURRENT};
 use crate::manager::{fork_of, ContextManager};
 use crate::stack::{
-    enter_on, exit_on, finish, initialize_on, pop_on, push_on, PopError, ScopeError, ScopeToken,
-    StackHost,
+    enter_on, exit_on, finish, initialize_on, leave_on, library_origin, pop_on, push_on, PopError,
+    ScopeError, ScopeToken, StackHost,
 };
-use std::marker::PhantomData;
 use std::panic::Location;
 
 /// The thread-local facade's stack, as a [`StackHost`].
-struct ThreadStack<'t>(&'t ThreadState);
+struct ThreadStack;
 
-impl StackHost for ThreadStack<'_> {
-    #[inline]
-    fn heap(&self) -> &HeapRef {
-        &self.0.heap
-    }
+impl StackHost for ThreadStack {
     #[inline]
     fn id(&self) -> StackId {
         StackId::THREAD
     }
     #[inline]
-    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R {
-        let mut heap = self.0.heap.borrow_mut();
-        let heap = &mut *heap;
-        f(&mut heap.contexts, &mut heap.thread_stack)
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R {
+        heap::with_heap(|h| f(&mut h.contexts, &mut h.thread_stack))
     }
     /// Keep the borrow-free mirror of the top in step ([CUR-1]).
     #[inline]
     fn top_is(&self, top: Option<CtxHandle>) {
-        CURRENT.set(top);
+        // `with`, not `LocalKey::set`: the latter goes through a lazy
+        // initialization path the compiler does not always inline.
+        CURRENT.with(|c| c.set(top));
     }
 }
 
 /// The current context of this thread's stack ([CUR-1]); an empty stack is
-/// initialized first ([CUR-2], [THR-3]: a new thread starts empty).
-#[track_caller]
+/// initialized first ([CUR-2], [THR-3]: a new thread starts empty), by the
+/// library's own code, whose location the root records ([ORIG-3]).
 #[inline]
 pub fn current_context() -> ContextRef {
     match CURRENT.get() {
         Some(h) => ContextRef::new(h),
-        None => initialize_then_current(Location::caller()),
+        None => initialize_then_current(),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn initialize_then_current(origin: &'static Location<'static>) -> ContextRef {
-    with_thread(|t| initialize_on(&mut ThreadStack(t), origin));
+fn initialize_then_current() -> ContextRef {
+    initialize_on(&mut ThreadStack, library_origin());
     CURRENT
         .get()
         .map_or_else(ContextRef::dangling, ContextRef::new)
@@ -74,40 +68,37 @@ pub fn push_context_from(
     ctx: impl Into<ContextRef>,
     origin: &'static Location<'static>,
 ) -> Result<ContextRef, Error> {
-    let ctx = ctx.into();
-    with_thread(|t| push_on(&mut ThreadStack(t), ctx, origin)).unwrap_or(Err(Error::ThreadExiting))
+    push_on(&mut ThreadStack, ctx.into(), origin)
 }
 
 /// [POP-1]..[POP-3]
 #[inline]
 pub fn pop_context() -> Result<Context, PopError> {
-    with_thread(|t| pop_on(&mut ThreadStack(t))).unwrap_or(Err(PopError::ThreadExiting))
+    pop_on(&mut ThreadStack)
 }
 
 /// [SIZE-1]
 pub fn size() -> usize {
-    with_thread(|t| t.heap.borrow().thread_stack.len()).unwrap_or(0)
+    heap::read_heap(|h| h.thread_stack.len())
 }
 
-/// [INIT-2]
+/// [INIT-2]; the root records the caller as its origin ([ORIG-3]).
 #[track_caller]
 pub fn initialize() {
-    let origin = Location::caller();
-    with_thread(|t| initialize_on(&mut ThreadStack(t), origin));
+    initialize_on(&mut ThreadStack, Location::caller());
 }
 
 /// [WITH-1]: enter a scope on this thread's stack; leave it with [`exit_scope`].
 #[track_caller]
 pub fn enter_scope(builder: Builder) -> Result<ScopeToken, Error> {
-    let origin = Location::caller();
-    with_thread(|t| enter_on(&mut ThreadStack(t), builder, origin)).ok_or(Error::ThreadExiting)
+    enter_on(&mut ThreadStack, builder, Location::caller()).ok_or(Error::ThreadExiting)
 }
 
 /// [WITH-2]..[WITH-5]. A token of another stack (a [`ContextManager`]'s) is
 /// refused with [`PopError::ForeignScope`], and nothing changes.
 #[inline]
 pub fn exit_scope(token: ScopeToken) -> Result<(), PopError> {
-    with_thread(|t| exit_on(&mut ThreadStack(t), token)).unwrap_or(Err(PopError::ThreadExiting))
+    exit_on(&mut ThreadStack, token)
 }
 
 /// Leave a scope of this thread's stack whose body ended with `body` ([WITH-4]).
@@ -138,35 +129,41 @@ pub fn enter_context(builder: Builder) -> ContextGuard {
 
 #[inline]
 fn enter_context_at(builder: Builder, origin: &'static Location<'static>) -> ContextGuard {
-    let token = with_thread(|t| enter_on(&mut ThreadStack(t), builder, origin));
-    ContextGuard {
-        token,
-        _not_send: PhantomData,
+    match enter_on(&mut ThreadStack, builder, origin) {
+        Some(token) => ContextGuard {
+            mark: token.mark(),
+            ctx: token.context(),
+        },
+        None => ContextGuard {
+            mark: 0,
+            ctx: ContextRef::dangling(),
+        },
     }
 }
 
-/// A scope of this thread's stack, left when dropped.
+/// A scope of this thread's stack, left when dropped. It keeps only the
+/// scope's mark and context: its stack is the thread's.
 #[must_use = "the scope is left as soon as the guard is dropped"]
 #[derive(Debug)]
 pub struct ContextGuard {
-    token: Option<ScopeToken>,
-    _not_send: PhantomData<*const ()>,
+    /// The stack size right after the scope's push; 0 once left (or never
+    /// entered, while the thread was torn down).
+    mark: usize,
+    ctx: ContextRef,
 }
 
 impl ContextGuard {
     /// The context the scope pushed.
     #[inline]
     pub fn context(&self) -> ContextRef {
-        self.token
-            .as_ref()
-            .map_or_else(ContextRef::dangling, ScopeToken::context)
+        self.ctx
     }
     /// Leave the scope now, with the cleanup's result.
     #[inline]
     pub fn exit(mut self) -> Result<(), PopError> {
-        match self.token.take() {
-            Some(t) => exit_scope(t),
-            None => Err(PopError::ThreadExiting),
+        match std::mem::take(&mut self.mark) {
+            0 => Err(PopError::ThreadExiting),
+            mark => leave_on(&mut ThreadStack, mark),
         }
     }
     /// Leave the scope with the body's result ([WITH-4]).
@@ -179,20 +176,17 @@ impl ContextGuard {
 impl Drop for ContextGuard {
     #[inline]
     fn drop(&mut self) {
-        if let Some(t) = self.token.take() {
+        if self.mark != 0 {
             // A drop cannot report the cleanup's failure; the popped root is freed.
-            let _ = exit_scope(t);
+            let _ = leave_on(&mut ThreadStack, self.mark);
         }
     }
 }
 
 /// [TASK-2]: a new explicit stack holding this thread's entries.
 pub fn fork() -> Result<ContextManager, Error> {
-    with_thread(|t| {
-        let entries = t.heap.borrow().thread_stack.clone();
-        fork_of(&t.heap, &entries)
-    })
-    .ok_or(Error::ThreadExiting)
+    let entries = heap::read_heap(|h| h.thread_stack.clone());
+    fork_of(&entries)
 }
 
 /// [ORIG-4]: the location of the caller.

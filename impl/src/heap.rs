@@ -6,23 +6,33 @@
 //! few plain loads and stores, with no atomics and no locks ([THR-3], [THR-4]).
 //! Every handle type is `!Send`, so the compiler keeps objects in their thread.
 //!
-//! Why `Rc<RefCell<Heap>>`: strong handles keep the heap itself alive, so a
-//! strong handle is usable even while the thread's locals are being torn down;
-//! weak [`crate::ContextRef`]s reach the heap through the thread local.
+//! Why one constant-initialized thread local with no destructor of its own,
+//! reached by every handle: its fields sit at fixed offsets from the thread
+//! pointer, so an operation reaches the arena and the stack with no pointer
+//! to follow, no reference count to keep (strong handles are one word) and
+//! no check that the local is still alive (a local with a destructor is
+//! checked at every access). The heap is freed by a second local,
+//! [`Teardown`], registered when the arena first grows: when the thread
+//! ends it takes the heap out, leaves a *torn-down* one in its place that
+//! takes no new context, and drops the old one. From then on every handle's
+//! operations fail with `Error::ThreadExiting` (or do nothing, when
+//! dropped): the contexts went with the heap. The check for that is on the
+//! paths that fail or grow, never on the others.
 //!
 //! Dropping a context may run user code (an opaque value's `Drop`, through
 //! the parts it shares). It must never run while the heap is borrowed, or that
 //! code could not use the stack: whoever takes a freed context out of the
-//! arena drops it after the borrow ends ([`release`]).
+//! arena drops it after the borrow ends ([`release_at`]).
 
-use crate::arena::Arena;
-use crate::data::{CtxData, CtxHandle, DefaultTaskResolver, LocalFileAccess, Opaque, Shared};
+use crate::arena::{Arena, CtxHandle, NewContext};
+use crate::data::{DefaultTaskResolver, LocalFileAccess, Opaque};
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 
 /// Everything of one thread that operations change.
 pub(crate) struct Heap {
-    pub(crate) contexts: Arena<CtxData>,
+    pub(crate) contexts: Arena,
     /// The stack of the thread-local facade (`flytectx::push_context`, ...),
     /// as the arena indices of its entries, bottom first. Each entry owns
     /// its context, so an index is enough (half a handle's size).
@@ -31,10 +41,8 @@ pub(crate) struct Heap {
     last_stack_id: u64,
 }
 
-pub(crate) type HeapRef = Rc<RefCell<Heap>>;
-
 impl Heap {
-    fn new() -> Heap {
+    const fn new() -> Heap {
         Heap {
             contexts: Arena::new(),
             thread_stack: Vec::new(),
@@ -60,39 +68,11 @@ impl StackId {
     pub(crate) const THREAD: StackId = StackId(0);
 }
 
-/// What of a freed context may run user code when dropped: the parts it
-/// shared (its level, flag and origin are plain data). One word, so that
-/// handing it out of the borrow costs a register, not a copy of the context.
-pub(crate) type Freed = Option<Rc<Shared>>;
-
-/// The part of a context just taken out of the arena that must be dropped
-/// after the heap borrow.
-#[inline]
-pub(crate) fn freed(context: Option<CtxData>) -> Freed {
-    context.map(|c| c.shared)
-}
-
-/// Remove one owner of a context; if it was the last, drop the context
-/// after the heap borrow has ended.
-#[inline]
-pub(crate) fn release(heap: &HeapRef, h: CtxHandle) {
-    let freed = freed(heap.borrow_mut().contexts.release(h));
-    drop(freed);
-}
-
-/// [`release`] by the arena index an owner (a stack entry) holds.
-pub(crate) fn release_at(heap: &HeapRef, index: u32) {
-    let freed = freed(heap.borrow_mut().contexts.release_at(index));
-    drop(freed);
-}
-
-/// Everything of one thread.
-pub(crate) struct ThreadState {
-    pub(crate) heap: HeapRef,
-    /// [OBS-5]: this thread's default file access and task resolver. Objects
-    /// are per thread, so the defaults are too.
-    pub(crate) default_file_access: Opaque,
-    pub(crate) default_task_resolver: Opaque,
+/// [OBS-5]: this thread's default file access and task resolver. Objects
+/// are per thread, so the defaults are too.
+struct Defaults {
+    file_access: Opaque,
+    task_resolver: Opaque,
 }
 
 thread_local! {
@@ -104,33 +84,91 @@ thread_local! {
     /// nothing reachable, and using it fails with `Error::ThreadExiting`.
     pub(crate) static CURRENT: Cell<Option<CtxHandle>> = const { Cell::new(None) };
 
-    static THREAD: ThreadState = ThreadState {
-        heap: Rc::new(RefCell::new(Heap::new())),
-        default_file_access: Rc::new(LocalFileAccess::default_sandbox()),
-        default_task_resolver: Rc::new(DefaultTaskResolver),
+    /// `ManuallyDrop`: no destructor, so no liveness check at each access;
+    /// [`Teardown`] frees what it holds.
+    static HEAP: RefCell<ManuallyDrop<Heap>> = const { RefCell::new(ManuallyDrop::new(Heap::new())) };
+
+    static TEARDOWN: Teardown = const { Teardown };
+
+    static DEFAULTS: Defaults = Defaults {
+        file_access: Rc::new(LocalFileAccess::default_sandbox()),
+        task_resolver: Rc::new(DefaultTaskResolver),
     };
 }
 
-/// Run `f` with this thread's state, or None while the thread is torn down.
-#[inline]
-pub(crate) fn with_thread<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
-    THREAD.try_with(f).ok()
+/// Frees the heap when the thread ends (see the module's documentation).
+struct Teardown;
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(None));
+        let mut torn_down = Heap::new();
+        torn_down.contexts.tear_down();
+        let old = HEAP.with(|h| std::mem::replace(&mut **h.borrow_mut(), torn_down));
+        // After the borrow: what the contexts held may run code that uses
+        // the stack, which finds it torn down.
+        drop(old);
+    }
 }
 
-/// This thread's heap, or None while the thread is torn down.
+/// Store a new context with one owner (its caller's): in a free slot, or in
+/// a new one. None only while the thread is torn down.
 #[inline]
-pub(crate) fn thread_heap() -> Option<HeapRef> {
-    with_thread(|t| Rc::clone(&t.heap))
+pub(crate) fn insert(arena: &mut Arena, new: &mut NewContext) -> Option<CtxHandle> {
+    match arena.insert_free(new) {
+        Some(h) => Some(h),
+        None => insert_growing(arena, new),
+    }
+}
+
+/// [`insert`] when no slot is free: the arena grows, and with its first
+/// growth the thread's teardown is registered.
+#[cold]
+fn insert_growing(arena: &mut Arena, new: &mut NewContext) -> Option<CtxHandle> {
+    if arena.is_torn_down() {
+        return None;
+    }
+    TEARDOWN.with(|_| ());
+    Some(arena.push_slot(new))
+}
+
+/// Run `f` on this thread's heap. `f` must drop no context (see the
+/// module's documentation).
+#[inline]
+pub(crate) fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
+    match HEAP.try_with(|h| f(&mut h.borrow_mut())) {
+        Ok(r) => r,
+        Err(_) => unreachable!("a thread local without a destructor is always there"),
+    }
+}
+
+/// Read this thread's heap.
+#[inline]
+pub(crate) fn read_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
+    match HEAP.try_with(|h| f(&h.borrow())) {
+        Ok(r) => r,
+        Err(_) => unreachable!("a thread local without a destructor is always there"),
+    }
+}
+
+/// Remove the owner of the context in slot `index` (a strong handle, a
+/// stack entry); if it was the last, drop what the context shared after the
+/// heap borrow has ended. (After the teardown, nothing is found: the context
+/// went with the heap.)
+#[inline(always)]
+pub(crate) fn release_at(index: u32) {
+    let freed = with_heap(|h| h.contexts.release_handle_at(index));
+    drop(freed);
 }
 
 /// This thread's default file-access provider ([OBS-5]), a [`LocalFileAccess`].
 pub fn default_file_access() -> Option<Opaque> {
-    with_thread(|t| Rc::clone(&t.default_file_access))
+    DEFAULTS.try_with(|d| Rc::clone(&d.file_access)).ok()
 }
 
 /// This thread's default task resolver ([OBS-5], [CS-6]).
 pub fn default_task_resolver() -> Option<Opaque> {
-    with_thread(|t| Rc::clone(&t.default_task_resolver))
+    DEFAULTS.try_with(|d| Rc::clone(&d.task_resolver)).ok()
 }
 
 /// How much of this thread's context arena is in use; for tests and
@@ -145,12 +183,8 @@ pub struct ArenaStats {
 
 /// The arena sizes of this thread's heap ([`ArenaStats`]).
 pub fn arena_stats() -> ArenaStats {
-    with_thread(|t| {
-        let h = t.heap.borrow();
-        ArenaStats {
-            live_contexts: h.contexts.live(),
-            context_slots: h.contexts.capacity(),
-        }
+    read_heap(|h| ArenaStats {
+        live_contexts: h.contexts.live(),
+        context_slots: h.contexts.capacity(),
     })
-    .unwrap_or_default()
 }

@@ -3,54 +3,52 @@
 
 use crate::arena::Arena;
 use crate::context::{Builder, Context, ContextRef};
-use crate::data::CtxData;
 use crate::error::Error;
-use crate::heap::{self, thread_heap, HeapRef, StackId};
+use crate::heap::{self, StackId};
 use crate::stack::{
-    enter_on, exit_on, finish, initialize_on, pop_on, push_on, PopError, ScopeError, ScopeToken,
-    StackHost,
+    enter_on, exit_on, finish, initialize_on, library_origin, pop_on, push_on, PopError,
+    ScopeError, ScopeToken, StackHost,
 };
 use std::panic::Location;
-use std::rc::Rc;
 
 /// An explicit context stack of this thread. Objects are shared with the
 /// thread's other stacks.
 pub struct ContextManager {
-    heap: HeapRef,
     /// Arena indices of the entries, bottom first; each owns its context.
     stack: Vec<u32>,
     id: StackId,
 }
 
 impl StackHost for ContextManager {
-    fn heap(&self) -> &HeapRef {
-        &self.heap
-    }
     fn id(&self) -> StackId {
         self.id
     }
-    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R {
-        f(&mut self.heap.borrow_mut().contexts, &mut self.stack)
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R {
+        heap::with_heap(|h| f(&mut h.contexts, &mut self.stack))
     }
 }
 
 impl ContextManager {
-    fn empty(heap: HeapRef, stack: Vec<u32>) -> ContextManager {
-        let id = heap.borrow_mut().new_stack_id();
-        ContextManager { heap, stack, id }
+    /// An empty stack of this thread.
+    fn empty() -> ContextManager {
+        ContextManager {
+            stack: Vec::new(),
+            id: heap::with_heap(|h| h.new_stack_id()),
+        }
     }
 
-    /// A new stack, initialized ([INIT-1]): one root.
-    #[track_caller]
+    /// A new stack, initialized as at load ([INIT-1]): one root, made by
+    /// the library's own code, whose location it records ([ORIG-3]).
     pub fn new() -> Result<ContextManager, Error> {
-        let origin = Location::caller();
-        let heap = thread_heap().ok_or(Error::ThreadExiting)?;
-        let mut m = ContextManager::empty(heap, Vec::new());
-        initialize_on(&mut m, origin);
+        let mut m = ContextManager::empty();
+        initialize_on(&mut m, library_origin());
+        if m.stack.is_empty() {
+            return Err(Error::ThreadExiting);
+        }
         Ok(m)
     }
 
-    /// [INIT-2]
+    /// [INIT-2]; the root records the caller as its origin ([ORIG-3]).
     #[track_caller]
     pub fn initialize(&mut self) {
         initialize_on(self, Location::caller())
@@ -61,16 +59,14 @@ impl ContextManager {
         self.stack.len()
     }
 
-    /// [CUR-1], [CUR-2]
-    #[track_caller]
+    /// [CUR-1], [CUR-2]; a root made here records a location inside the
+    /// library ([ORIG-3]).
     pub fn current_context(&mut self) -> ContextRef {
         if self.stack.is_empty() {
-            initialize_on(self, Location::caller());
+            initialize_on(self, library_origin());
         }
-        let heap = self.heap.borrow();
-        self.stack
-            .last()
-            .and_then(|&i| heap.contexts.handle_at(i))
+        let top = self.stack.last().copied();
+        top.and_then(|i| heap::read_heap(|h| h.contexts.handle_at(i)))
             .map_or_else(ContextRef::dangling, ContextRef::new)
     }
 
@@ -96,8 +92,8 @@ impl ContextManager {
 
     /// [WITH-1]: enter a scope; leave it with [`ContextManager::exit_scope`].
     #[track_caller]
-    pub fn enter_scope(&mut self, builder: Builder) -> ScopeToken {
-        enter_on(self, builder, Location::caller())
+    pub fn enter_scope(&mut self, builder: Builder) -> Result<ScopeToken, Error> {
+        enter_on(self, builder, Location::caller()).ok_or(Error::ThreadExiting)
     }
 
     /// [WITH-2]..[WITH-5]. A token of another stack is refused with
@@ -146,43 +142,50 @@ impl ContextManager {
         let token = enter_on(self, builder, origin);
         Scope {
             manager: self,
-            token: Some(token),
+            token,
         }
     }
 
     /// [TASK-2]: a new stack holding the same entries (the contexts are shared).
-    pub fn fork(&self) -> ContextManager {
-        fork_of(&self.heap, &self.stack)
+    pub fn fork(&self) -> Result<ContextManager, Error> {
+        fork_of(&self.stack)
     }
 
     /// The entries, bottom first.
     pub fn entries(&self) -> Vec<ContextRef> {
-        let heap = self.heap.borrow();
-        self.stack
-            .iter()
-            .filter_map(|&i| heap.contexts.handle_at(i))
-            .map(ContextRef::new)
-            .collect()
+        heap::read_heap(|h| {
+            self.stack
+                .iter()
+                .filter_map(|&i| h.contexts.handle_at(i))
+                .map(ContextRef::new)
+                .collect()
+        })
     }
 }
 
 /// [TASK-2]: a new explicit stack holding `stack`'s entries, each retained.
-pub(crate) fn fork_of(heap: &HeapRef, stack: &[u32]) -> ContextManager {
-    {
-        let mut b = heap.borrow_mut();
+pub(crate) fn fork_of(stack: &[u32]) -> Result<ContextManager, Error> {
+    heap::with_heap(|h| {
+        if h.contexts.is_torn_down() {
+            return Err(Error::ThreadExiting);
+        }
         for &i in stack {
-            if let Some(h) = b.contexts.handle_at(i) {
-                b.contexts.retain(h);
+            if let Some(c) = h.contexts.handle_at(i) {
+                h.contexts.retain(c);
             }
         }
-    }
-    ContextManager::empty(Rc::clone(heap), stack.to_vec())
+        let id = h.new_stack_id();
+        Ok(ContextManager {
+            stack: stack.to_vec(),
+            id,
+        })
+    })
 }
 
 impl Drop for ContextManager {
     fn drop(&mut self) {
         for index in std::mem::take(&mut self.stack) {
-            heap::release_at(&self.heap, index);
+            heap::release_at(index);
         }
     }
 }
@@ -214,7 +217,8 @@ impl Scope<'_> {
     pub fn exit(mut self) -> Result<(), PopError> {
         match self.token.take() {
             Some(t) => exit_on(self.manager, t),
-            None => Ok(()),
+            // Never entered: the thread was being torn down.
+            None => Err(PopError::ThreadExiting),
         }
     }
     /// Leave the scope with the body's result ([WITH-4]).

@@ -11,13 +11,11 @@
 //! exactly what flytekit does when a body pops below its scope. A scope is
 //! left only on the stack that entered it: its token names that stack.
 
-use crate::arena::Arena;
+use crate::arena::{Arena, CtxHandle, Freed, NewContext};
 use crate::context::{Builder, Context, ContextRef};
-use crate::data::{
-    CtxData, CtxHandle, EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots,
-};
+use crate::data::{EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots};
 use crate::error::Error;
-use crate::heap::{self, Freed, HeapRef, StackId};
+use crate::heap::{self, StackId};
 use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
@@ -25,13 +23,12 @@ use std::rc::Rc;
 
 /// Where a stack lives: lets each algorithm below be written once.
 pub(crate) trait StackHost {
-    fn heap(&self) -> &HeapRef;
     /// Which stack of the thread this is.
     fn id(&self) -> StackId;
-    /// Run `f` on the arena and the stack, under one borrow of the heap.
-    /// It must drop no context: a freed one is handed out, to be dropped
-    /// after the borrow.
-    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena<CtxData>, &mut Vec<u32>) -> R) -> R;
+    /// Run `f` on the arena and the stack, under one borrow of the heap. It
+    /// must drop no context: a freed one is handed out, to be dropped after
+    /// the borrow.
+    fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R;
     /// Told the new top after each change, by the algorithm that knows it
     /// best (the thread's stack mirrors it, [CUR-1]).
     #[inline]
@@ -40,12 +37,12 @@ pub(crate) trait StackHost {
 
 /// The handle of the top entry.
 #[inline]
-fn top(arena: &Arena<CtxData>, stack: &[u32]) -> Option<CtxHandle> {
+fn top(arena: &Arena, stack: &[u32]) -> Option<CtxHandle> {
     arena.handle_at(*stack.last()?)
 }
 
 /// [INIT-3], [INIT-4]: a new root with its new execution state.
-fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData {
+fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> NewContext {
     let sandbox = file_access
         .downcast_ref::<LocalFileAccess>()
         .map(|l| l.local_sandbox_dir.to_string_lossy().into_owned())
@@ -57,20 +54,27 @@ fn new_root(file_access: Opaque, origin: &'static Location<'static>) -> CtxData 
         branch_eval_mode: Cell::new(None),
         user_space_params: Some(Rc::new(LocalUserSpaceParams)),
     };
-    CtxData {
+    NewContext {
         level: 1,
-        shared: Rc::new(Shared {
+        shared: Some(Rc::new(Shared {
             execution_state: Some(Rc::new(es)),
             compilation_state: None,
             slots: Slots {
                 file_access: Some(file_access),
                 ..Slots::default()
             },
-        }),
+        })),
         // [ORIG-3]
         origin: Some(origin),
         in_a_condition: Flag::new(false),
     }
+}
+
+/// [ORIG-3]: the origin of a root the library makes on its own (a lazy
+/// initialization, a new manager's first root): this location, inside the
+/// library. Only an explicit `initialize()` records its caller.
+pub(crate) fn library_origin() -> &'static Location<'static> {
+    Location::caller()
 }
 
 /// [INIT-2]: a new stack holding only a new root. The entries of the old
@@ -79,14 +83,16 @@ pub(crate) fn initialize_on(host: &mut impl StackHost, origin: &'static Location
     let Some(file_access) = heap::default_file_access() else {
         return;
     };
-    let root = new_root(file_access, origin);
-    let (old, root) = host.with_stack(|arena, stack| {
-        let root = arena.insert(root);
-        (std::mem::replace(stack, vec![root.index()]), root)
-    });
+    let mut root = new_root(file_access, origin);
+    let Some((old, root)) = host.with_stack(|arena, stack| {
+        let root = heap::insert(arena, &mut root)?;
+        Some((std::mem::replace(stack, vec![root.index()]), root))
+    }) else {
+        return;
+    };
     host.top_is(Some(root));
     for index in old {
-        heap::release_at(host.heap(), index);
+        heap::release_at(index);
     }
     // [SIG-4] (isolated): the first initialize in the process installs the hook.
     crate::signals::install_hook();
@@ -101,7 +107,10 @@ pub(crate) fn push_on(
 ) -> Result<ContextRef, Error> {
     host.with_stack(|arena, stack| {
         // [ORIG-1]: the origin belongs to the object; the last push wins.
-        arena.retain(ctx.h).ok_or(Error::Stale)?.origin = Some(origin);
+        match arena.retain(ctx.h) {
+            Some(slot) => slot.origin = Some(origin),
+            None => return Err(arena.missing()),
+        }
         stack.push(ctx.h.index());
         Ok(())
     })?;
@@ -112,44 +121,56 @@ pub(crate) fn push_on(
 /// [POP-1]..[POP-3]: the stack's ownership of the entry moves to the result.
 #[inline]
 pub(crate) fn pop_on(host: &mut impl StackHost) -> Result<Context, PopError> {
-    let (popped, new_top) = host.with_stack(|arena, stack| {
-        let popped = stack.pop().and_then(|i| arena.handle_at(i));
-        (popped.map(|h| (h, stack.is_empty())), top(arena, stack))
+    let popped = host.with_stack(|arena, stack| match stack.pop() {
+        Some(index) => Ok((arena.handle_at(index), top(arena, stack))),
+        None => Err(empty(arena)),
     });
+    let (Some(h), new_top) = popped? else {
+        // An entry always names a live context.
+        return Err(PopError::Empty);
+    };
     host.top_is(new_top);
-    match popped {
-        None => Err(PopError::Empty),
+    let popped = Context::owning(h);
+    match new_top {
+        Some(_) => Ok(popped),
         // [POP-2] (quirk): removed, then reported as a failure.
-        Some((h, true)) => Err(PopError::PoppedRoot(Context::owning(
-            Rc::clone(host.heap()),
-            h,
-        ))),
-        Some((h, false)) => Ok(Context::owning(Rc::clone(host.heap()), h)),
+        None => Err(PopError::PoppedRoot(popped)),
+    }
+}
+
+/// [POP-3]: the error of popping an empty stack (or the torn-down heap's).
+#[cold]
+fn empty(arena: &Arena) -> PopError {
+    if arena.is_torn_down() {
+        PopError::ThreadExiting
+    } else {
+        PopError::Empty
     }
 }
 
 /// [WITH-1]: build, push, mark. The builder's data goes straight into the
-/// arena; the new context's one owner is its stack entry.
+/// arena; the new context's one owner is its stack entry. None while the
+/// thread is torn down.
 #[inline]
 pub(crate) fn enter_on(
     host: &mut impl StackHost,
     builder: Builder,
     origin: &'static Location<'static>,
-) -> ScopeToken {
+) -> Option<ScopeToken> {
     // [WITH-6], [ORIG-2]
-    let data = builder.into_data(Some(origin));
+    let mut new = builder.into_new(Some(origin));
     let stack_id = host.id();
     let token = host.with_stack(|arena, stack| {
-        let h = arena.insert(data);
+        let h = heap::insert(arena, &mut new)?;
         stack.push(h.index());
-        ScopeToken {
+        Some(ScopeToken {
             stack: stack_id,
             mark: stack.len(),
             ctx: ContextRef::new(h),
-        }
-    });
+        })
+    })?;
     host.top_is(Some(token.ctx.h));
-    token
+    Some(token)
 }
 
 /// How one borrow's worth of a scope's cleanup ended.
@@ -162,35 +183,70 @@ enum Cleanup {
     PoppedRoot(Option<CtxHandle>),
 }
 
-/// [WITH-2]..[WITH-5]: pop while the size is at least the mark. Usually one
-/// borrow of the heap does it all; it is left early only to drop a freed
-/// context, which might run user code. A token of another stack changes
-/// nothing and comes back in the error.
-#[inline]
+/// [WITH-2]..[WITH-5]: leave a scope: pop while the size is at least its
+/// mark. A token of another stack changes nothing and comes back in the
+/// error.
+#[inline(always)]
 pub(crate) fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<(), PopError> {
     if token.stack != host.id() {
-        return Err(PopError::ForeignScope(token));
+        return Err(foreign(token));
     }
-    let mark = token.mark;
+    leave_on(host, token.mark)
+}
+
+#[cold]
+fn foreign(token: ScopeToken) -> PopError {
+    PopError::ForeignScope(Box::new(token))
+}
+
+/// [`exit_on`] on this host's own scope entered at `mark`.
+///
+/// The usual case is done here, in one borrow of the heap: the scope's own
+/// entry is the top and not the last one (the body left the stack as it
+/// found it), so one pop leaves the stack below the mark. Everything else
+/// takes [`leave_in_general`].
+#[inline(always)]
+pub(crate) fn leave_on(host: &mut impl StackHost, mark: usize) -> Result<(), PopError> {
+    let done = host.with_stack(|arena, stack| {
+        if stack.len() != mark || mark < 2 {
+            return None;
+        }
+        let freed = arena.release_at(stack.pop()?);
+        Some((freed, top(arena, stack)))
+    });
+    match done {
+        Some((freed, new_top)) => {
+            host.top_is(new_top);
+            drop(freed);
+            Ok(())
+        }
+        None => leave_in_general(host, mark),
+    }
+}
+
+/// [`leave_on`] in every case. Usually one borrow of the heap does it all;
+/// it is left early only to drop a freed context, which might run user
+/// code.
+#[cold]
+#[inline(never)]
+fn leave_in_general(host: &mut impl StackHost, mark: usize) -> Result<(), PopError> {
     loop {
         let (freed, step, new_top) = host.with_stack(|arena, stack| {
+            if arena.is_torn_down() {
+                return Err(PopError::ThreadExiting);
+            }
             // [WITH-3], [WITH-5]: whatever the stack is now, below the mark
             // nothing is popped.
             let (freed, step) = pop_to_mark(arena, stack, mark);
-            (freed, step, top(arena, stack))
-        });
+            Ok((freed, step, top(arena, stack)))
+        })?;
         host.top_is(new_top);
         drop(freed);
         match step {
             Cleanup::Done => return Ok(()),
             Cleanup::Again => {}
             // [WITH-4]: a failing pop ends the cleanup.
-            Cleanup::PoppedRoot(Some(h)) => {
-                return Err(PopError::PoppedRoot(Context::owning(
-                    Rc::clone(host.heap()),
-                    h,
-                )))
-            }
+            Cleanup::PoppedRoot(Some(h)) => return Err(PopError::PoppedRoot(Context::owning(h))),
             // An entry always names a live context; were it not so, there
             // would be nothing to hand back.
             Cleanup::PoppedRoot(None) => return Err(PopError::Empty),
@@ -202,13 +258,13 @@ pub(crate) fn exit_on(host: &mut impl StackHost, token: ScopeToken) -> Result<()
 /// when an entry's context is freed (handed out, to drop) or the last entry
 /// goes.
 #[inline]
-fn pop_to_mark(arena: &mut Arena<CtxData>, stack: &mut Vec<u32>, mark: usize) -> (Freed, Cleanup) {
+fn pop_to_mark(arena: &mut Arena, stack: &mut Vec<u32>, mark: usize) -> (Freed, Cleanup) {
     while stack.len() >= mark {
         let Some(index) = stack.pop() else { break };
         if stack.is_empty() {
             return (None, Cleanup::PoppedRoot(arena.handle_at(index)));
         }
-        if let Some(freed) = heap::freed(arena.release_at(index)) {
+        if let Some(freed) = arena.release_at(index) {
             let step = if stack.len() >= mark {
                 Cleanup::Again
             } else {
@@ -265,8 +321,9 @@ pub enum PopError {
     /// The thread's context heap has been torn down.
     ThreadExiting,
     /// The scope was entered on another stack: nothing changed, and here is
-    /// its token, to leave it on its own stack.
-    ForeignScope(ScopeToken),
+    /// its token, to leave it on its own stack. (Boxed: a misuse may
+    /// allocate, and the error of every pop stays two words.)
+    ForeignScope(Box<ScopeToken>),
 }
 
 impl PartialEq for PopError {

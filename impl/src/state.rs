@@ -153,11 +153,23 @@ impl std::fmt::Debug for ExecutionState {
 impl CompilationState {
     /// [CS-1]: `CompilationState(prefix, mode, task_resolver)` with an empty node list.
     pub fn new(prefix: &str, mode: i64, task_resolver: Option<Opaque>) -> CompilationState {
+        CompilationState::with_nodes(prefix, mode, task_resolver, Nodes::default())
+    }
+
+    /// [CS-1]: `CompilationState(prefix, mode, task_resolver, nodes)`: it
+    /// holds `nodes` itself, shared with whoever else holds that list, even
+    /// an empty one (unlike [`CompilationState::with_params`], [CS-4]).
+    pub fn with_nodes(
+        prefix: &str,
+        mode: i64,
+        task_resolver: Option<Opaque>,
+        nodes: Nodes,
+    ) -> CompilationState {
         CompilationState::from_data(CsData {
             prefix: Rc::from(prefix),
             mode,
             task_resolver,
-            nodes: Nodes::default(),
+            nodes,
         })
     }
 

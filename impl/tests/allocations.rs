@@ -118,7 +118,7 @@ fn the_arena_stays_bounded_over_ten_million_build_push_pop_cycles() {
         .build()
         .unwrap();
     for i in 0..10_000_000u32 {
-        let mut b = base.new_builder();
+        let mut b = base.new_builder().unwrap();
         if i % 2 == 0 {
             b = b.enter_conditional_section();
         }

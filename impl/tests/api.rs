@@ -7,34 +7,61 @@ use std::panic::Location;
 #[test]
 fn origins_are_the_callers_and_belong_to_the_object() {
     // A test runs on a thread of its own, so this call initializes its stack.
+    let lazy = flytectx::current_context();
+    let lazy_origin = lazy.origin().unwrap().unwrap();
+    assert!(
+        lazy_origin.file().starts_with("impl/src/") && lazy_origin.file() != file!(),
+        "[ORIG-3]: a lazy initialization records a location inside the library, not {lazy_origin}"
+    );
+    let mut m = ContextManager::new().unwrap();
+    assert_eq!(
+        m.current_context().origin().unwrap(),
+        Some(lazy_origin),
+        "[ORIG-3]: so does a new manager's root, made as at load"
+    );
+    m.pop_context().unwrap_err();
+    assert_eq!(
+        m.current_context().origin().unwrap(),
+        Some(lazy_origin),
+        "[ORIG-3]: and a manager's lazy initialization"
+    );
     let init = line!() + 1;
+    m.initialize();
+    let root_origin = m.current_context().origin().unwrap().unwrap();
+    assert_eq!(
+        (root_origin.file(), root_origin.line()),
+        (file!(), init),
+        "[ORIG-3]: an explicit initialize() records its caller"
+    );
+    let init = line!() + 1;
+    flytectx::initialize();
     let root = flytectx::current_context();
     let root_origin = root.origin().unwrap().unwrap();
     assert_eq!(
         (root_origin.file(), root_origin.line()),
         (file!(), init),
-        "[ORIG-3]: the call that caused the initialization"
+        "[ORIG-3]: on the thread's own stack too"
     );
     let c = root.new_builder().unwrap().build().unwrap();
-    assert_eq!(c.origin(), None, "no origin before the first push");
+    assert_eq!(c.origin().unwrap(), None, "no origin before the first push");
     let first = line!() + 1;
     flytectx::push_context(&c).unwrap();
     assert_eq!(
-        c.origin().unwrap().line(),
+        c.origin().unwrap().unwrap().line(),
         first,
         "[PUSH-3], [ORIG-1]: the caller of push_context"
     );
     let second = line!() + 1;
     flytectx::push_context(&c).unwrap();
     assert_eq!(
-        c.origin().unwrap().line(),
+        c.origin().unwrap().unwrap().line(),
         second,
         "[ORIG-1]: the second push wins"
     );
     let given = Location::caller();
     flytectx::push_context_from(&c, given).unwrap();
     assert_eq!(
-        c.origin(),
+        c.origin().unwrap(),
         Some(given),
         "[ORIG-1]: an origin passed in is kept"
     );
@@ -71,7 +98,7 @@ fn stale_handles_are_detected_not_followed() {
     assert_eq!(m.size(), 1, "a refused push changes nothing");
     // A new object in the freed slot is not reachable through the old handle.
     let other = root.new_builder().unwrap().build().unwrap();
-    assert!(!weak.is_alive() && other.level() == 2);
+    assert!(!weak.is_alive() && other.level() == Ok(2));
 }
 
 #[test]
@@ -206,7 +233,7 @@ fn builders_follow_the_states_rules() {
     let b = b.enter_conditional_section();
     assert_eq!(b.execution_state().unwrap(), first, "[COND-5]");
     let c = b.build().unwrap();
-    assert_eq!((c.level(), c.in_a_condition()), (2, true));
+    assert_eq!((c.level().unwrap(), c.in_a_condition().unwrap()), (2, true));
     assert_eq!(
         flytectx::ExecutionState::new("", None, None, None, None).err(),
         Some(Error::InvalidWorkingDir),
@@ -230,6 +257,90 @@ fn builders_follow_the_states_rules() {
             .to_str()
             .unwrap()
     );
+}
+
+#[test]
+fn a_builder_makes_states_of_its_own_and_a_compilation_state_may_share_a_given_list() {
+    let root = flytectx::current_context();
+    let sandbox = flytectx::LocalFileAccess::default_sandbox()
+        .local_sandbox_dir
+        .to_string_lossy()
+        .into_owned();
+    let b = root.new_builder().unwrap();
+    let es = b.new_execution_state(None).unwrap();
+    let again = b.new_execution_state(Some("")).unwrap();
+    let dir = es.working_dir();
+    let random = dir
+        .strip_prefix(&format!("{sandbox}/"))
+        .expect("[BLD-6]: in the sandbox of the builder's file access");
+    assert!(!random.is_empty() && !random.contains('/'), "{dir}");
+    assert_ne!(again.working_dir(), dir, "[BLD-6]: a new name each call");
+    assert_eq!(&*es.engine_dir(), format!("{dir}/engine_dir"), "[ES-2]");
+    assert_eq!(
+        (
+            es.mode(),
+            es.branch_eval_mode(),
+            es.user_space_params().is_none()
+        ),
+        (None, None, true),
+        "[BLD-6]: nothing of the context's state, unlike [ES-8]"
+    );
+    let given = b.new_execution_state(Some("w")).unwrap();
+    assert_eq!(
+        (&*given.working_dir(), &*given.engine_dir()),
+        ("w", "w/engine_dir")
+    );
+    assert!(
+        b.execution_state().is_some_and(|e| e != es && e != given),
+        "[BLD-6]: the builder is left as it was"
+    );
+    let bare = flytectx::Builder::new(None);
+    assert_eq!(
+        bare.new_execution_state(None).err(),
+        Some(Error::NoSandboxDir),
+        "[BLD-6]"
+    );
+    assert!(
+        bare.new_execution_state(Some("w")).is_ok(),
+        "no sandbox needed"
+    );
+
+    let cs = b.new_compilation_state("p");
+    assert_eq!(
+        (
+            &*cs.prefix(),
+            cs.mode(),
+            cs.task_resolver().is_none(),
+            cs.nodes().len()
+        ),
+        ("p", 1, true, 0),
+        "[BLD-7]"
+    );
+    assert!(
+        b.compilation_state().is_none(),
+        "[BLD-7]: the builder is left as it was"
+    );
+    assert_ne!(b.new_compilation_state("p"), cs, "a new state each call");
+    let set = b.with_new_compilation_state().compilation_state().unwrap();
+    assert_eq!(
+        (&*set.prefix(), set.mode(), set.task_resolver().is_none()),
+        ("", 1, true),
+        "[BLD-4]"
+    );
+
+    let empty = flytectx::Nodes::default();
+    let a = flytectx::CompilationState::with_nodes("a", 0, None, empty.clone());
+    let shared = flytectx::CompilationState::with_nodes("b", 3, None, a.nodes());
+    assert!(
+        a.nodes().same(&empty) && shared.nodes().same(&empty),
+        "[CS-1]: even an empty list is shared"
+    );
+    assert_eq!(a.mode(), 0, "[CS-1]: no falsy rule in the constructor");
+    a.add_node(std::rc::Rc::new(()));
+    assert_eq!((shared.nodes().len(), empty.len()), (1, 1), "[CS-2]");
+    assert!(!flytectx::CompilationState::new("c", 1, None)
+        .nodes()
+        .same(&empty));
 }
 
 /// A value whose drop records itself and uses the context stack, as a user's
@@ -301,7 +412,10 @@ fn accessors_and_identity() {
         .build()
         .unwrap();
     let d = root.new_builder().unwrap().build().unwrap();
-    assert_eq!((c.in_a_condition(), d.in_a_condition()), (true, false));
+    assert_eq!(
+        (c.in_a_condition().unwrap(), d.in_a_condition().unwrap()),
+        (true, false)
+    );
     assert_eq!(
         (c.weak().in_a_condition(), root.in_a_condition()),
         (Ok(true), Ok(false))
@@ -319,30 +433,35 @@ fn accessors_and_identity() {
     assert!(c == c.weak() && !(c == d.weak()));
     assert_eq!(c.weak().id(), c.id());
     assert_ne!(c.id(), d.id());
-    let b = c.new_builder();
+    let b = c.new_builder().unwrap();
     assert_eq!((b.level(), b.in_a_condition()), (2, true));
     assert_eq!(
-        (d.new_builder().level(), d.new_builder().in_a_condition()),
+        (
+            d.new_builder().unwrap().level(),
+            d.new_builder().unwrap().in_a_condition()
+        ),
         (2, false)
     );
     let with_cs = root
         .upgrade()
         .unwrap()
         .with_new_compilation_state()
+        .unwrap()
         .build()
         .unwrap();
-    assert!(with_cs.compilation_state().is_some(), "[BLD-5]");
-    assert!(c.compilation_state().is_none());
+    assert!(with_cs.compilation_state().unwrap().is_some(), "[BLD-5]");
+    assert!(c.compilation_state().unwrap().is_none());
     assert_eq!(m.entries(), vec![root]);
     m.push_context(&c).unwrap();
     assert_eq!(m.entries(), vec![root, c.weak()]);
-    let token = m.enter_scope(d.new_builder());
+    let token = m.enter_scope(d.new_builder().unwrap()).unwrap();
     assert_eq!(token.mark(), 3);
     assert_eq!(m.exit_scope(token), Ok(()));
     assert_eq!(m.size(), 2);
     // Node lists are objects: shared or not.
     let cs = c
         .new_builder()
+        .unwrap()
         .with_new_compilation_state()
         .compilation_state()
         .unwrap();
@@ -357,7 +476,7 @@ fn accessors_and_identity() {
 fn pop_errors_compare_by_what_they_hold() {
     let mut a = ContextManager::new().unwrap();
     let root = a.current_context().upgrade().unwrap();
-    let other = root.new_builder().build().unwrap();
+    let other = root.new_builder().unwrap().build().unwrap();
     let popped = a.pop_context();
     assert_eq!(popped, Err(PopError::PoppedRoot(root.clone())));
     assert_ne!(popped, Err(PopError::PoppedRoot(other)));
@@ -370,7 +489,7 @@ fn a_guard_on_an_emptied_stack_reports_its_cleanup_failure() {
     std::thread::spawn(|| {
         let root = flytectx::current_context().upgrade().unwrap();
         let _ = flytectx::pop_context();
-        let guard = flytectx::enter_context(root.new_builder());
+        let guard = flytectx::enter_context(root.new_builder().unwrap());
         assert!(
             matches!(guard.exit(), Err(PopError::PoppedRoot(_))),
             "[WITH-4]"
@@ -392,10 +511,11 @@ fn dropping_builders_managers_and_scopes_releases_what_they_hold() {
         // A builder holding states, never built.
         drop(
             root.new_builder()
+                .unwrap()
                 .with_execution_state(Some(&es))
                 .with_new_compilation_state(),
         );
-        drop(root.new_builder().with_new_compilation_state());
+        drop(root.new_builder().unwrap().with_new_compilation_state());
         // Builders holding only one of the two states.
         drop(flytectx::Builder::new(None).with_execution_state(Some(&es)));
         drop(flytectx::Builder::new(None).with_new_compilation_state());
@@ -404,7 +524,7 @@ fn dropping_builders_managers_and_scopes_releases_what_they_hold() {
         let r = m.current_context();
         m.push_context(r).unwrap();
         {
-            let scope = m.enter_context(root.new_builder());
+            let scope = m.enter_context(root.new_builder().unwrap());
             assert_eq!(scope.size(), 3);
         }
         assert_eq!(m.size(), 2, "the scope was left when dropped");
@@ -422,9 +542,9 @@ fn a_scope_token_is_refused_by_every_stack_but_its_own_and_nothing_changes() {
     let mut a = ContextManager::new().unwrap();
     let mut b = ContextManager::new().unwrap();
     let (root_a, root_b) = (a.current_context(), b.current_context());
-    let token = a.enter_scope(root_a.new_builder().unwrap());
+    let token = a.enter_scope(root_a.new_builder().unwrap()).unwrap();
     let scope_ctx = token.context();
-    let inner_b = b.enter_scope(root_b.new_builder().unwrap());
+    let inner_b = b.enter_scope(root_b.new_builder().unwrap()).unwrap();
     assert_eq!((a.size(), b.size()), (2, 2));
     // The bug this pins: `b.exit_scope(token_from_a)` used to return Ok and
     // pop b's entry (the marks happened to match).
@@ -433,7 +553,7 @@ fn a_scope_token_is_refused_by_every_stack_but_its_own_and_nothing_changes() {
     let same = refused == refused;
     assert!(same && refused != Err(PopError::Empty));
     let token = match refused {
-        Err(PopError::ForeignScope(t)) => t,
+        Err(PopError::ForeignScope(t)) => *t,
         other => panic!("a foreign token must be refused, got {other:?}"),
     };
     assert_eq!((a.size(), b.size()), (2, 2), "nothing popped anywhere");
@@ -442,12 +562,12 @@ fn a_scope_token_is_refused_by_every_stack_but_its_own_and_nothing_changes() {
     // Nor does the thread's own stack take it, nor a fork of `a`.
     flytectx::initialize();
     let token = match flytectx::exit_scope(token) {
-        Err(PopError::ForeignScope(t)) => t,
+        Err(PopError::ForeignScope(t)) => *t,
         other => panic!("{other:?}"),
     };
-    let mut fork = a.fork();
+    let mut fork = a.fork().unwrap();
     let token = match fork.exit_scope_with(token, Ok::<(), ()>(())) {
-        Err(ScopeError::Cleanup(PopError::ForeignScope(t))) => t,
+        Err(ScopeError::Cleanup(PopError::ForeignScope(t))) => *t,
         other => panic!("{other:?}"),
     };
     assert_eq!((fork.size(), flytectx::size()), (2, 1));
@@ -459,7 +579,7 @@ fn a_scope_token_is_refused_by_every_stack_but_its_own_and_nothing_changes() {
     // A facade token is foreign to a manager, too.
     let facade = flytectx::enter_scope(flytectx::current_context().new_builder().unwrap()).unwrap();
     let facade = match a.exit_scope(facade) {
-        Err(PopError::ForeignScope(t)) => t,
+        Err(PopError::ForeignScope(t)) => *t,
         other => panic!("{other:?}"),
     };
     assert_eq!(flytectx::size(), 2);
@@ -492,16 +612,22 @@ fn a_builder_shares_what_it_did_not_change_and_copies_on_change() {
     let root = flytectx::current_context().upgrade().unwrap();
     let es = root
         .execution_state()
+        .unwrap()
         .expect("[INIT-4]: a root has a state");
-    let plain = root.new_builder().build().unwrap();
-    assert_eq!(plain.execution_state(), Some(es.clone()), "[BLD-1]");
+    let plain = root.new_builder().unwrap().build().unwrap();
+    assert_eq!(
+        plain.execution_state().unwrap(),
+        Some(es.clone()),
+        "[BLD-1]"
+    );
     let client: flytectx::Opaque = std::rc::Rc::new(1u8);
     let changed = root
         .new_builder()
+        .unwrap()
         .with_client(Some(client.clone()))
         .build()
         .unwrap();
-    let f = changed.fields();
+    let f = changed.fields().unwrap();
     assert!(std::rc::Rc::ptr_eq(
         f.slots.flyte_client.as_ref().unwrap(),
         &client
@@ -512,8 +638,8 @@ fn a_builder_shares_what_it_did_not_change_and_copies_on_change() {
         "the unchanged state is the same object"
     );
     assert!(
-        root.fields().slots.flyte_client.is_none(),
+        root.fields().unwrap().slots.flyte_client.is_none(),
         "the source is untouched"
     );
-    assert!(plain.fields().slots.flyte_client.is_none());
+    assert!(plain.fields().unwrap().slots.flyte_client.is_none());
 }

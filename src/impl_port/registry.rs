@@ -146,7 +146,7 @@ impl ObjectView for View<'_> {
             .contexts
             .get(c.1)
             .expect("a named context is kept");
-        let f = ctx.fields();
+        let f = ctx.fields().expect("a context kept by its thread is alive");
         let t = self.thread;
         let opaque = |o: &Option<Opaque>| o.as_ref().map(|o| (t, self.registry.opaque(o)));
         ContextView {

@@ -3,19 +3,15 @@
 //! (`impl_port.rs`) decides which thread runs which operation.
 
 use super::registry::{branch_to_impl, mode_to_impl, Key, Registry, SharedNamer, View};
-use flytectx::LocalFileAccess;
 use flytectx::{
-    CompilationState, Context, ContextManager, ContextRef, ExecutionState, Opaque, PopError,
-    ScopeError, ScopeToken,
+    CompilationState, Context, ContextGuard, ContextManager, ContextRef, ExecutionState, Opaque,
+    PopError, ScopeError, ScopeToken,
 };
 use flytectx_model::answer::Namer;
 use flytectx_model::names::{AnyName, CsName, CtxName, EsName, OpaqueName};
 use flytectx_model::trace::{Op, Slot, Step};
 use serde_json::Value;
 use std::rc::Rc;
-
-/// Numbers the directories [BLD-6] makes with a random name.
-static NEXT_RANDOM_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A unit of a thread: the thread's own stack (the facade), or a task's fork.
 enum Unit {
@@ -54,22 +50,49 @@ impl Unit {
             Unit::Task(m) => m.pop_context(),
         }
     }
-    fn enter(&mut self, b: flytectx::Builder) -> Result<ScopeToken, flytectx::Error> {
-        match self {
-            Unit::Thread => flytectx::enter_scope(b),
-            Unit::Task(m) => Ok(m.enter_scope(b)),
+    fn enter(&mut self, b: flytectx::Builder) -> Result<OpenScope, flytectx::Error> {
+        Ok(match self {
+            Unit::Thread => OpenScope::Guard(flytectx::enter_context(b)),
+            Unit::Task(m) => OpenScope::Token(m.enter_scope(b)?),
+        })
+    }
+    fn exit(&mut self, s: OpenScope, body: Result<(), String>) -> Result<(), ScopeError<String>> {
+        match (self, s) {
+            (_, OpenScope::Guard(g)) => g.exit_with(body),
+            (Unit::Task(m), OpenScope::Token(t)) => m.exit_scope_with(t, body),
+            (Unit::Thread, OpenScope::Token(t)) => flytectx::exit_scope_with(t, body),
         }
     }
-    fn exit(&mut self, t: ScopeToken, body: Result<(), String>) -> Result<(), ScopeError<String>> {
-        match self {
-            Unit::Thread => flytectx::exit_scope_with(t, body),
-            Unit::Task(m) => m.exit_scope_with(t, body),
+    /// [WITH-8]: a scope dropped without being left: the thread's guard
+    /// cleans up when dropped; a task's token is left as the manager's own
+    /// guard does when dropped, its error going nowhere.
+    fn drop_scope(&mut self, s: OpenScope) {
+        match (self, s) {
+            (_, OpenScope::Guard(g)) => drop(g),
+            (Unit::Task(m), OpenScope::Token(t)) => drop(m.exit_scope(t)),
+            (Unit::Thread, OpenScope::Token(t)) => drop(flytectx::exit_scope(t)),
         }
     }
     fn fork(&self) -> Result<ContextManager, flytectx::Error> {
         match self {
             Unit::Thread => flytectx::fork(),
-            Unit::Task(m) => Ok(m.fork()),
+            Unit::Task(m) => m.fork(),
+        }
+    }
+}
+
+/// An open `with` scope of a unit: a guard on the thread's own stack, a
+/// token on a task's (a guard there would borrow the task's manager).
+enum OpenScope {
+    Guard(ContextGuard),
+    Token(ScopeToken),
+}
+
+impl OpenScope {
+    fn context(&self) -> ContextRef {
+        match self {
+            OpenScope::Guard(g) => g.context(),
+            OpenScope::Token(t) => t.context(),
         }
     }
 }
@@ -118,7 +141,7 @@ fn pop_kind(e: PopError) -> Fail {
 pub(super) struct Worker {
     thread: u32,
     units: Vec<Unit>,
-    scopes: Vec<Vec<ScopeToken>>,
+    scopes: Vec<Vec<OpenScope>>,
     registry: Registry,
     namer: SharedNamer,
 }
@@ -235,37 +258,13 @@ impl Worker {
         })
     }
 
-    /// [BLD-6], composed from the crate's own constructor: the crate has no
-    /// `Builder::new_execution_state` yet.
-    fn builder_new_es(
-        &self,
-        b: flytectx::Builder,
-        working_dir: Option<&flytectx_model::trace::DirName>,
-    ) -> Result<ExecutionState, Fail> {
-        let dir = match working_dir.map(|d| d.as_str()).filter(|d| !d.is_empty()) {
-            Some(d) => d.to_string(),
-            None => {
-                let fields = b.build()?.fields();
-                let provider = fields
-                    .slots
-                    .file_access
-                    .as_ref()
-                    .and_then(|f| f.downcast_ref::<LocalFileAccess>().cloned())
-                    .ok_or_else(|| Fail::Kind("no_sandbox_dir".into()))?;
-                let n = NEXT_RANDOM_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                format!("{}/r{n}", provider.local_sandbox_dir.display())
-            }
-        };
-        Ok(ExecutionState::new(&dir, None, None, None, None)?)
-    }
-
     fn builder(&self, from: CtxName, steps: &[Step]) -> Result<flytectx::Builder, Fail> {
-        let mut b = self.ctx(from)?.new_builder();
+        let mut b = self.ctx(from)?.new_builder()?;
         for step in steps {
             b = match step {
                 // [BLD-5]: the decoder keeps it first.
                 Step::ContextWithNewCompilationState => {
-                    self.ctx(from)?.with_new_compilation_state()
+                    self.ctx(from)?.with_new_compilation_state()?
                 }
                 Step::EnterConditionalSection => b.enter_conditional_section(),
                 Step::WithNewCompilationState => b.with_new_compilation_state(),
@@ -321,21 +320,21 @@ impl Worker {
             }
             Op::WithEnter { from, steps } => {
                 let b = self.builder(*from, steps)?;
-                let token = self.unit().enter(b)?;
-                let c = token.context().upgrade()?;
+                let scope = self.unit().enter(b)?;
+                let c = scope.context().upgrade()?;
                 let scopes = self.scopes.last_mut().expect("a unit has a scope list");
-                scopes.push(token);
+                scopes.push(scope);
                 self.ctx_answer(&c)
             }
             Op::WithDrop => {
                 // [WITH-8]: the scope is dropped, and its cleanup's error
                 // reaches no one.
-                let token = self
+                let scope = self
                     .scopes
                     .last_mut()
                     .and_then(Vec::pop)
                     .ok_or_else(|| Fail::BadRequest("no open scope".into()))?;
-                let _ = self.unit().exit(token, Ok::<(), String>(()));
+                self.unit().drop_scope(scope);
                 Value::Null
             }
             Op::WithExit { raise } => {
@@ -361,7 +360,7 @@ impl Worker {
                 AnyName::Opaque(n) => self.opaque_answer(self.opaque(Some(n))?.as_ref()),
             },
             Op::UserSpaceParams { ctx } => {
-                self.opaque_answer(self.ctx(*ctx)?.user_space_params().as_ref())
+                self.opaque_answer(self.ctx(*ctx)?.user_space_params()?.as_ref())
             }
             Op::NewOpaque => {
                 let o: Opaque = Rc::new(TraceValue);
@@ -420,9 +419,16 @@ impl Worker {
                 prefix,
                 mode,
                 task_resolver,
-                nodes_of: None,
+                nodes_of,
             } => {
-                let cs = CompilationState::new(prefix, *mode, self.opaque(*task_resolver)?);
+                let resolver = self.opaque(*task_resolver)?;
+                let cs = match nodes_of {
+                    None => CompilationState::new(prefix, *mode, resolver),
+                    // [CS-1]: that very list, even an empty one.
+                    Some(s) => {
+                        CompilationState::with_nodes(prefix, *mode, resolver, self.cs(*s)?.nodes())
+                    }
+                };
                 self.cs_answer(&cs)
             }
             Op::CsWithParams {
@@ -459,8 +465,18 @@ impl Worker {
                 steps,
                 working_dir,
             } => {
-                let es = self.builder_new_es(self.builder(*from, steps)?, working_dir.as_ref())?;
+                let es = self
+                    .builder(*from, steps)?
+                    .new_execution_state(working_dir.as_ref().map(|d| d.as_str()))?;
                 self.es_answer(&es)
+            }
+            Op::BuilderNewCs {
+                from,
+                steps,
+                prefix,
+            } => {
+                let cs = self.builder(*from, steps)?.new_compilation_state(prefix);
+                self.cs_answer(&cs)
             }
             Op::TaskBegin => {
                 let fork = self.unit().fork()?;
@@ -479,6 +495,8 @@ impl Worker {
             Op::Reset
             | Op::Sigint
             | Op::AddSignalHandler { .. }
+            | Op::SetProgramHandler { .. }
+            | Op::SigintHandler
             | Op::ThreadBegin
             | Op::ThreadEnd => {
                 return Err(Fail::BadRequest(format!(
@@ -487,13 +505,7 @@ impl Worker {
                 )))
             }
             // Not declared ([`super::ImplPort`]'s declaration), so never sent.
-            Op::NewCs { .. }
-            | Op::BuilderNewCs { .. }
-            | Op::SetProgramHandler { .. }
-            | Op::SigintHandler
-            | Op::OriginOf { .. }
-            | Op::OriginFrame { .. }
-            | Op::PushWithOrigin { .. } => {
+            Op::OriginOf { .. } | Op::OriginFrame { .. } | Op::PushWithOrigin { .. } => {
                 return Err(Fail::BadRequest(format!(
                     "`{}` is not declared by this port",
                     op.name()
