@@ -47,7 +47,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Answers to a run of operations on one thread; a panic of the
 /// implementation stops the run, with its message.
 struct Batch {
-    answers: Vec<Result<Value, Fail>>,
+    answers: Vec<Result<Answer, Fail>>,
     panic: Option<String>,
 }
 
@@ -470,7 +470,7 @@ impl Port for ImplPort {
             let batch = self.session().run(&rest[..n]);
             let done = batch.answers.len();
             answers.extend(batch.answers.into_iter().map(|a| match a {
-                Ok(v) => Answer::Ok(v),
+                Ok(a) => a,
                 Err(Fail::Kind(k)) => Answer::Err(k),
                 Err(Fail::BadRequest(why)) => Answer::Err(format!("bad_request: {why}")),
             }));

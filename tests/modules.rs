@@ -40,13 +40,21 @@ fn imports(me: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
     let code = text.split("#[cfg(test)]").next().unwrap_or("");
     let parent: Vec<&str> = me.split("::").collect();
     let mut out = BTreeSet::new();
-    for line in code.lines().map(str::trim).filter(|l| l.starts_with("use ")) {
+    for line in code
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("use "))
+    {
         let path = line.trim_start_matches("use ").trim_end_matches(';');
         let absolute = if let Some(rest) = path.strip_prefix("crate::") {
             rest.to_string()
         } else if let Some(rest) = path.strip_prefix("super::") {
             let up = &parent[..parent.len().saturating_sub(1)];
-            if up.is_empty() { rest.to_string() } else { format!("{}::{rest}", up.join("::")) }
+            if up.is_empty() {
+                rest.to_string()
+            } else {
+                format!("{}::{rest}", up.join("::"))
+            }
         } else {
             continue;
         };
@@ -73,7 +81,12 @@ fn a_cycle(src: &Path) -> Option<Vec<String>> {
     let known: BTreeSet<String> = files.keys().cloned().collect();
     let graph: BTreeMap<String, BTreeSet<String>> = files
         .iter()
-        .map(|(m, p)| (m.clone(), imports(m, &std::fs::read_to_string(p).unwrap(), &known)))
+        .map(|(m, p)| {
+            (
+                m.clone(),
+                imports(m, &std::fs::read_to_string(p).unwrap(), &known),
+            )
+        })
         .collect();
     fn visit(
         m: &str,
@@ -122,9 +135,16 @@ fn the_cycle_check_sees_a_cycle() {
     std::fs::write(dir.join("a.rs"), "use crate::b::thing;\n").unwrap();
     std::fs::write(dir.join("b/mod.rs"), "mod inner;\nuse inner::Other;\n").unwrap();
     std::fs::write(dir.join("b/inner.rs"), "use super::thing;\n").unwrap();
-    assert_eq!(a_cycle(&dir), None, "a parent and its child are not a cycle");
+    assert_eq!(
+        a_cycle(&dir),
+        None,
+        "a parent and its child are not a cycle"
+    );
 
     std::fs::write(dir.join("b/mod.rs"), "mod inner;\nuse crate::a::other;\n").unwrap();
     let cycle = a_cycle(&dir).expect("a -> b -> a is a cycle");
-    assert!(cycle.contains(&"a".to_string()) && cycle.contains(&"b".to_string()), "{cycle:?}");
+    assert!(
+        cycle.contains(&"a".to_string()) && cycle.contains(&"b".to_string()),
+        "{cycle:?}"
+    );
 }

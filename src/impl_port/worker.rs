@@ -7,7 +7,7 @@ use flytectx::{
     CompilationState, Context, ContextGuard, ContextManager, ContextRef, ExecutionState, Opaque,
     PopError, ScopeError, ScopeToken,
 };
-use flytectx_model::answer::Namer;
+use flytectx_model::answer::{Answer, Namer};
 use flytectx_model::names::{AnyName, CsName, CtxName, EsName, OpaqueName};
 use flytectx_model::trace::{Op, Slot, Step};
 use serde_json::Value;
@@ -176,34 +176,31 @@ impl Worker {
         }
     }
 
-    fn ctx_answer(&self, c: &Context) -> Value {
+    // Summaries stay typed: compared with the model's, they need no JSON.
+    fn ctx_answer(&self, c: &Context) -> Answer {
         let id = self.registry.context(c);
-        let summary = self.names().context(&self.view(), (self.thread, id));
-        serde_json::to_value(summary).expect("summaries serialize")
+        Answer::from(self.names().context(&self.view(), (self.thread, id)))
     }
-    fn es_answer(&self, e: &ExecutionState) -> Value {
+    fn es_answer(&self, e: &ExecutionState) -> Answer {
         let id = self.registry.exec_state(e);
-        serde_json::to_value(
+        Answer::from(
             self.names()
                 .execution_state(&self.view(), (self.thread, id)),
         )
-        .expect("summaries serialize")
     }
-    fn cs_answer(&self, s: &CompilationState) -> Value {
+    fn cs_answer(&self, s: &CompilationState) -> Answer {
         let id = self.registry.comp_state(s);
-        serde_json::to_value(
+        Answer::from(
             self.names()
                 .compilation_state(&self.view(), (self.thread, id)),
         )
-        .expect("summaries serialize")
     }
-    fn opaque_answer(&self, o: Option<&Opaque>) -> Value {
+    fn opaque_answer(&self, o: Option<&Opaque>) -> Answer {
         match o {
-            None => Value::Null,
+            None => Answer::Ok(Value::Null),
             Some(o) => {
                 let id = self.registry.opaque(o);
-                serde_json::to_value(self.names().opaque(&self.view(), (self.thread, id)))
-                    .expect("names serialize")
+                Answer::ok(self.names().opaque(&self.view(), (self.thread, id)))
             }
         }
     }
@@ -290,17 +287,17 @@ impl Worker {
     }
 
     /// Answer `op` on this thread.
-    pub(super) fn apply(&mut self, op: &Op) -> Result<Value, Fail> {
+    pub(super) fn apply(&mut self, op: &Op) -> Result<Answer, Fail> {
         Ok(match op {
             Op::Initialize => {
                 self.unit().initialize();
-                Value::Null
+                Answer::Ok(Value::Null)
             }
             Op::Current => {
                 let c = self.unit().current().upgrade()?;
                 self.ctx_answer(&c)
             }
-            Op::Size => Value::from(self.unit().size()),
+            Op::Size => Answer::Ok(Value::from(self.unit().size())),
             Op::Push { ctx } => {
                 let c = self.ctx(*ctx)?;
                 self.unit().push(&c)?;
@@ -335,7 +332,7 @@ impl Worker {
                     .and_then(Vec::pop)
                     .ok_or_else(|| Fail::BadRequest("no open scope".into()))?;
                 self.unit().drop_scope(scope);
-                Value::Null
+                Answer::Ok(Value::Null)
             }
             Op::WithExit { raise } => {
                 let token = self
@@ -348,7 +345,7 @@ impl Worker {
                     None => Ok(()),
                 };
                 match self.unit().exit(token, body) {
-                    Ok(()) => Value::Null,
+                    Ok(()) => Answer::Ok(Value::Null),
                     Err(ScopeError::Body(label)) => return Err(Fail::Kind(label)),
                     Err(ScopeError::Cleanup(e)) => return Err(pop_kind(e)),
                 }
@@ -458,8 +455,10 @@ impl Worker {
             }
             // [ES-2] (isolated): an execution state touches no file system,
             // so a file in the scratch directory changes nothing.
-            Op::MakeFile { .. } => Value::Null,
-            Op::IsLocalExecution { es } => Value::from(self.es(*es)?.is_local_execution()),
+            Op::MakeFile { .. } => Answer::Ok(Value::Null),
+            Op::IsLocalExecution { es } => {
+                Answer::Ok(Value::from(self.es(*es)?.is_local_execution()))
+            }
             Op::BuilderNewEs {
                 from,
                 steps,
@@ -482,7 +481,7 @@ impl Worker {
                 let fork = self.unit().fork()?;
                 self.units.push(Unit::Task(fork));
                 self.scopes.push(Vec::new());
-                Value::Null
+                Answer::Ok(Value::Null)
             }
             Op::TaskEnd => {
                 if self.units.len() == 1 {
@@ -490,7 +489,7 @@ impl Worker {
                 }
                 self.units.pop();
                 self.scopes.pop();
-                Value::Null
+                Answer::Ok(Value::Null)
             }
             Op::Reset
             | Op::Sigint
