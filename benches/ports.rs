@@ -76,7 +76,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let traces: Vec<(Vec<Op>, Vec<Answer>)> = sample(Profile::Isolated, SEED, MAX_LEN, n)
+    // Traces of what every port here declares: the implementation leaves
+    // out origins ([FEAT-3]).
+    let claim = ImplPort::new().declaration().claim(Profile::Isolated);
+    let traces: Vec<(Vec<Op>, Vec<Answer>)> = sample(claim, SEED, MAX_LEN, n)
         .into_iter()
         .map(|ops| {
             let e = expect(Profile::Isolated, &ops).expect("generated traces are valid");
