@@ -453,15 +453,33 @@ fn operation(m: &Move, names: &UsableNames, claim: &Claim, sent: u32) -> Option<
 /// As it writes the trace it drives it as a runner would ([RUN-1]..[RUN-4]),
 /// so what it writes comes with what to send and what to expect: the same
 /// [`Expected`] that [`crate::run::expect`] would compute again.
+/// What the usable names depend on: the `reset`s sent, and
+/// [`ModelPort::usable_names_key`].
+type NamesKey = (u32, (usize, usize));
+
 struct Writer {
     port: ModelPort,
     unwinder: Unwinder,
     open: Vec<Bracket>,
     ops: Vec<Op>,
     expected: Expected,
+    /// `reset`s sent.
+    resets: u32,
+    /// The usable names last computed, and the key they were computed at:
+    /// most operations name nothing new, and computing them is most of the
+    /// cost of writing a trace.
+    usable: Option<(NamesKey, UsableNames)>,
 }
 
 impl Writer {
+    fn usable_names(&mut self) -> &UsableNames {
+        let key: NamesKey = (self.resets, self.port.usable_names_key());
+        if self.usable.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.usable = Some((key, self.port.usable_names()));
+        }
+        &self.usable.as_ref().expect("just computed").1
+    }
+
     fn emit(&mut self, op: Op) {
         if let Some(b) = op.opens() {
             self.open.push(b);
@@ -476,6 +494,9 @@ impl Writer {
                     .apply(&sent)
                     .expect("moves only pick usable names");
                 self.unwinder.answered(&sent, &answer);
+                if let Op::Reset = sent {
+                    self.resets += 1;
+                }
                 self.expected.wire.push(sent.clone());
                 self.expected.answers.push(answer.clone());
                 self.expected.source_of.push(index);
@@ -516,9 +537,12 @@ pub fn concretize_expected(
             answers: vec![Answer::Ok(serde_json::Value::Null)],
             source_of: Vec::new(),
         },
+        resets: 0,
+        usable: None,
     };
     for m in moves {
-        let Some(op) = operation(m, &w.port.usable_names(), &claim, w.port.sent()) else {
+        let sent = w.port.sent();
+        let Some(op) = operation(m, w.usable_names(), &claim, sent) else {
             continue;
         };
         let fits = match (&op, op.opens(), op.closes()) {

@@ -95,6 +95,17 @@ enum Resolved {
 }
 
 impl ModelPort {
+    /// What [`ModelPort::usable_names`] depends on: how many names answers
+    /// have given, and the active unit's thread. Between two `reset`s, equal
+    /// keys mean equal usable names, so a caller may keep the names it got.
+    pub fn usable_names_key(&self) -> (usize, usize) {
+        let given = self.names.contexts.len()
+            + self.names.exec_states.len()
+            + self.names.comp_states.len()
+            + self.names.opaques.len();
+        (given, self.model.current_thread().0)
+    }
+
     /// The names a trace may use now, in the active unit ([TRACE-7]): every
     /// name given so far, less (isolated) those of other threads ([THR-4]).
     /// The named defaults of [OBS-5] come first among the opaque names.
