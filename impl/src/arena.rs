@@ -283,22 +283,30 @@ impl Arena {
         self.free(index)
     }
 
-    /// [`Arena::release_at`] for a strong handle's drop. Freeing is a call
-    /// here, so that the drop is small enough for the compiler to inline
-    /// wherever a handle is dropped (most drops free nothing).
+    /// The first half of [`Arena::release_at`], for a strong handle's drop:
+    /// remove an owner of the context in slot `index`, which that owner
+    /// holds, and say whether it was the last. The context is then still
+    /// in its slot, with no owner: the caller frees it at once
+    /// ([`Arena::free_ownerless`]). Split so that the usual drop, which
+    /// frees nothing, is small enough to inline wherever a handle is dropped.
     #[inline]
-    pub(crate) fn release_handle_at(&mut self, index: u32) -> Freed {
-        let slot = self.slots.get_mut(index as usize)?;
-        slot.link -= 1;
-        if slot.link > 0 {
-            return None;
+    pub(crate) fn release_keeping(&mut self, index: u32) -> bool {
+        match self.slots.get_mut(index as usize) {
+            Some(slot) => {
+                slot.link -= 1;
+                slot.link == 0
+            }
+            None => false,
         }
-        self.free_out_of_line(index)
     }
 
-    #[inline(never)]
-    fn free_out_of_line(&mut self, index: u32) -> Freed {
-        self.free(index)
+    /// The second half of [`Arena::release_keeping`] when it said "last":
+    /// free the context in slot `index`, if it still has no owner.
+    pub(crate) fn free_ownerless(&mut self, index: u32) -> Freed {
+        match self.slots.get(index as usize) {
+            Some(slot) if slot.link == 0 && slot.generation % 2 == 1 => self.free(index),
+            _ => None,
+        }
     }
 
     /// Free the context in slot `index`, whose last owner is gone.
@@ -385,6 +393,33 @@ mod tests {
         assert_eq!(a.live(), 0);
         assert_eq!(a.handle_at(7), None, "out of bounds");
         assert!(a.release_at(7).is_none());
+    }
+
+    #[test]
+    fn a_strong_handles_release_frees_in_two_halves_and_only_an_ownerless_context() {
+        let mut a = Arena::new();
+        let h = a.insert(&mut context(1));
+        assert!(a.retain(h).is_some());
+        assert!(!a.release_keeping(h.index()), "one owner left");
+        assert!(
+            a.free_ownerless(h.index()).is_none(),
+            "a context with an owner is not freed"
+        );
+        assert_eq!(level(&a, h), Some(1));
+        assert!(a.release_keeping(h.index()), "the last owner");
+        assert_eq!(level(&a, h), Some(1), "still there until freed");
+        assert!(a.free_ownerless(h.index()).is_some(), "freed: what it shared");
+        assert_eq!((level(&a, h), a.live()), (None, 0));
+        // A vacant slot is not freed again, even when its link (the free
+        // list's next) reads 0.
+        let g = a.insert(&mut context(3));
+        assert!(a.release_at(g.index()).is_some());
+        let vacant = g.index() as usize;
+        a.slots[vacant].link = 0;
+        assert!(a.free_ownerless(g.index()).is_none(), "vacant: nothing");
+        assert_eq!(a.slots[vacant].generation % 2, 0, "still vacant");
+        assert!(!a.release_keeping(7), "out of bounds");
+        assert!(a.free_ownerless(7).is_none(), "out of bounds");
     }
 
     #[test]
