@@ -72,8 +72,13 @@ impl<T> Handle<T> {
     /// low bit set makes the word non-zero with no check.
     #[inline]
     pub(crate) fn new(index: u32, generation: u32) -> Handle<T> {
+        Handle::from_stamp(stamp(index, generation))
+    }
+    /// The handle whose bits are an occupied slot's stamp.
+    #[inline]
+    fn from_stamp(stamp: u64) -> Handle<T> {
         Handle {
-            bits: NonZeroU64::MIN | (u64::from(index) << 32 | u64::from(generation)),
+            bits: NonZeroU64::MIN | stamp,
             _names: PhantomData,
         }
     }
@@ -92,6 +97,13 @@ impl<T> Handle<T> {
     }
 }
 
+/// A slot's index (high half) and generation (low half) in one word: while
+/// the slot is occupied, the bits of every handle to it.
+#[inline]
+fn stamp(index: u32, generation: u32) -> u64 {
+    u64::from(index) << 32 | u64::from(generation)
+}
+
 /// Ends the free list; also the index no slot ever has.
 const END: u32 = u32::MAX;
 
@@ -104,10 +116,10 @@ pub(crate) type Freed = Option<Rc<Shared>>;
 /// in this order on purpose (see [`NewContext`]).
 #[repr(C)]
 pub(crate) struct CtxSlot {
-    /// Odd while occupied; see the module's invariants.
-    generation: u32,
-    /// Occupied: the number of owners. Vacant: the next free slot.
-    link: u32,
+    /// The slot's index and its generation, odd while occupied (see the
+    /// module's invariants): kept as a handle's bits, so that making a
+    /// handle to the slot is one load.
+    stamp: u64,
     /// How deep the context was built ([BLD-2]).
     pub(crate) level: i64,
     /// What it shares with the contexts derived from it ([BLD-1]); `None`
@@ -116,7 +128,15 @@ pub(crate) struct CtxSlot {
     /// [ORIG-1]: set by each push; with the owner count, the only part of a
     /// context that changes.
     pub(crate) origin: Option<&'static Location<'static>>,
+    /// Occupied: the number of owners. Vacant: the next free slot.
+    link: u32,
     pub(crate) in_a_condition: Flag,
+}
+
+impl CtxSlot {
+    fn generation(&self) -> u32 {
+        self.stamp as u32
+    }
 }
 
 /// What names a context in its thread's arena.
@@ -140,6 +160,14 @@ pub(crate) struct NewContext {
     pub(crate) shared: Option<Rc<Shared>>,
 }
 
+/// An owner count would overflow: 2^32 owners of one context (strong
+/// handles forgotten, or pushes, by the billion).
+#[cold]
+#[inline(never)]
+fn too_many_owners() -> ! {
+    panic!("fewer than 2^32 owners of one context")
+}
+
 /// The slab. See the module's invariants.
 #[derive(Debug)]
 pub(crate) struct Arena {
@@ -154,7 +182,7 @@ pub(crate) struct Arena {
 impl std::fmt::Debug for CtxSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CtxSlot")
-            .field("generation", &self.generation)
+            .field("generation", &self.generation())
             .field("link", &self.link)
             .field("level", &self.level)
             .finish_non_exhaustive()
@@ -200,8 +228,9 @@ impl Arena {
         let slot = self.slots.get_mut(index as usize)?;
         self.live += 1;
         self.free_head = slot.link;
-        // Even (vacant) to odd; an even generation is below u32::MAX.
-        slot.generation += 1;
+        // Even (vacant) to odd; an even generation is below u32::MAX, so
+        // the index is untouched.
+        slot.stamp += 1;
         slot.link = 1;
         slot.level = new.level;
         slot.origin = new.origin;
@@ -209,7 +238,7 @@ impl Arena {
         // A vacant slot's `shared` is empty: nothing to drop (and no check
         // for something to drop).
         std::mem::forget(std::mem::replace(&mut slot.shared, new.shared.take()));
-        Some(Handle::new(index, slot.generation))
+        Some(Handle::from_stamp(slot.stamp))
     }
 
     /// Store a new context with one owner: in a free slot, or a new one.
@@ -230,7 +259,7 @@ impl Arena {
             .filter(|&i| i != END)
             .expect("fewer than 2^32 - 1 contexts alive at once");
         self.slots.push(CtxSlot {
-            generation: 1,
+            stamp: stamp(index, 1),
             link: 1,
             level: new.level,
             shared: new.shared.take(),
@@ -244,7 +273,7 @@ impl Arena {
     #[inline]
     pub(crate) fn get(&self, h: CtxHandle) -> Option<&CtxSlot> {
         let slot = self.slots.get(h.index() as usize)?;
-        (slot.generation == h.generation()).then_some(slot)
+        (slot.stamp == h.raw()).then_some(slot)
     }
 
     /// Add an owner and reach the context, with one lookup. None (and
@@ -252,13 +281,14 @@ impl Arena {
     #[inline]
     pub(crate) fn retain(&mut self, h: CtxHandle) -> Option<&mut CtxSlot> {
         let slot = self.slots.get_mut(h.index() as usize)?;
-        if slot.generation != h.generation() {
+        if slot.stamp != h.raw() {
             return None;
         }
-        slot.link = slot
-            .link
-            .checked_add(1)
-            .expect("fewer than 2^32 owners of one context");
+        let owners = slot.link.wrapping_add(1);
+        if owners == 0 {
+            too_many_owners();
+        }
+        slot.link = owners;
         Some(slot)
     }
 
@@ -267,7 +297,7 @@ impl Arena {
     #[inline]
     pub(crate) fn handle_at(&self, index: u32) -> Option<CtxHandle> {
         let slot = self.slots.get(index as usize)?;
-        Some(Handle::new(index, slot.generation))
+        Some(Handle::from_stamp(slot.stamp))
     }
 
     /// Remove an owner of the context in slot `index`, which that owner
@@ -304,7 +334,7 @@ impl Arena {
     /// free the context in slot `index`, if it still has no owner.
     pub(crate) fn free_ownerless(&mut self, index: u32) -> Freed {
         match self.slots.get(index as usize) {
-            Some(slot) if slot.link == 0 && slot.generation % 2 == 1 => self.free(index),
+            Some(slot) if slot.link == 0 && slot.generation() % 2 == 1 => self.free(index),
             _ => None,
         }
     }
@@ -315,15 +345,15 @@ impl Arena {
         let slot = self.slots.get_mut(index as usize)?;
         self.live -= 1;
         let freed = slot.shared.take();
-        match slot.generation.checked_add(1) {
+        match slot.generation().checked_add(1) {
             Some(next) => {
-                slot.generation = next;
+                slot.stamp = stamp(index, next);
                 slot.link = self.free_head;
                 self.free_head = index;
             }
             // Retired: vacant, off the free list, forever.
             None => {
-                slot.generation = 0;
+                slot.stamp = stamp(index, 0);
                 slot.link = END;
             }
         }
@@ -417,7 +447,7 @@ mod tests {
         let vacant = g.index() as usize;
         a.slots[vacant].link = 0;
         assert!(a.free_ownerless(g.index()).is_none(), "vacant: nothing");
-        assert_eq!(a.slots[vacant].generation % 2, 0, "still vacant");
+        assert_eq!(a.slots[vacant].generation() % 2, 0, "still vacant");
         assert!(!a.release_keeping(7), "out of bounds");
         assert!(a.free_ownerless(7).is_none(), "out of bounds");
     }
@@ -443,7 +473,7 @@ mod tests {
         let h = a.insert(&mut context(1));
         a.release_at(h.index());
         // Age the vacant slot to the last even generation.
-        a.slots[0].generation = u32::MAX - 1;
+        a.slots[0].stamp = stamp(0, u32::MAX - 1);
         let last = a.insert(&mut context(2));
         assert_eq!(last.generation(), u32::MAX);
         assert!(a.release_at(last.index()).is_some());
