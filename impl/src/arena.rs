@@ -438,7 +438,10 @@ mod tests {
         assert_eq!(level(&a, h), Some(1));
         assert!(a.release_keeping(h.index()), "the last owner");
         assert_eq!(level(&a, h), Some(1), "still there until freed");
-        assert!(a.free_ownerless(h.index()).is_some(), "freed: what it shared");
+        assert!(
+            a.free_ownerless(h.index()).is_some(),
+            "freed: what it shared"
+        );
         assert_eq!((level(&a, h), a.live()), (None, 0));
         // A vacant slot is not freed again, even when its link (the free
         // list's next) reads 0.
