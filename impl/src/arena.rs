@@ -173,7 +173,6 @@ fn too_many_owners() -> ! {
 pub(crate) struct Arena {
     slots: Vec<CtxSlot>,
     free_head: u32,
-    live: usize,
     /// The thread's locals are being torn down: this arena replaced the
     /// thread's, and takes no context.
     torn_down: bool,
@@ -194,7 +193,6 @@ impl Arena {
         Arena {
             slots: Vec::new(),
             free_head: END,
-            live: 0,
             torn_down: false,
         }
     }
@@ -226,7 +224,6 @@ impl Arena {
     pub(crate) fn insert_free(&mut self, new: &mut NewContext) -> Option<CtxHandle> {
         let index = self.free_head;
         let slot = self.slots.get_mut(index as usize)?;
-        self.live += 1;
         self.free_head = slot.link;
         // Even (vacant) to odd; an even generation is below u32::MAX, so
         // the index is untouched.
@@ -253,7 +250,6 @@ impl Arena {
     /// Store a new context with one owner in a new slot.
     #[cold]
     pub(crate) fn push_slot(&mut self, new: &mut NewContext) -> CtxHandle {
-        self.live += 1;
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != END)
@@ -343,7 +339,6 @@ impl Arena {
     #[inline]
     fn free(&mut self, index: u32) -> Freed {
         let slot = self.slots.get_mut(index as usize)?;
-        self.live -= 1;
         let freed = slot.shared.take();
         match slot.generation().checked_add(1) {
             Some(next) => {
@@ -360,9 +355,13 @@ impl Arena {
         freed
     }
 
-    /// Contexts alive now.
+    /// Contexts alive now: the occupied slots. Counted when asked (for
+    /// tests and monitoring), not kept up to date by every insert and free.
     pub(crate) fn live(&self) -> usize {
-        self.live
+        self.slots
+            .iter()
+            .filter(|slot| slot.generation() % 2 == 1)
+            .count()
     }
 
     /// Slots allocated, alive or free: the arena's memory, in contexts.
