@@ -343,17 +343,15 @@ impl Arena {
     fn free(&mut self, index: u32) -> Freed {
         let slot = self.slots.get_mut(index as usize)?;
         let freed = slot.shared.take();
-        match slot.generation().checked_add(1) {
-            Some(next) => {
-                slot.stamp = stamp(index, next);
-                slot.link = self.free_head;
-                self.free_head = index;
-            }
+        if slot.generation() != u32::MAX {
+            // Odd to even, in the low half: the index is untouched.
+            slot.stamp += 1;
+            slot.link = self.free_head;
+            self.free_head = index;
+        } else {
             // Retired: vacant, off the free list, forever.
-            None => {
-                slot.stamp = stamp(index, 0);
-                slot.link = END;
-            }
+            slot.stamp = stamp(index, 0);
+            slot.link = END;
         }
         freed
     }
