@@ -72,8 +72,13 @@ impl<T> Handle<T> {
     /// low bit set makes the word non-zero with no check.
     #[inline]
     pub(crate) fn new(index: u32, generation: u32) -> Handle<T> {
+        Handle::from_stamp(stamp(index, generation))
+    }
+    /// The handle whose bits are an occupied slot's stamp.
+    #[inline]
+    fn from_stamp(stamp: u64) -> Handle<T> {
         Handle {
-            bits: NonZeroU64::MIN | (u64::from(index) << 32 | u64::from(generation)),
+            bits: NonZeroU64::MIN | stamp,
             _names: PhantomData,
         }
     }
@@ -92,6 +97,16 @@ impl<T> Handle<T> {
     }
 }
 
+/// A slot's index (high half) and generation (low half) in one word: while
+/// the slot is occupied, the bits of every handle to it. (A sum, not an
+/// or: the halves do not overlap, so the two give the same word, but an
+/// or's mutant, an exclusive or, would give it too and survive
+/// `scripts/mutants.sh`; a sum's mutants do not.)
+#[inline]
+fn stamp(index: u32, generation: u32) -> u64 {
+    (u64::from(index) << 32) + u64::from(generation)
+}
+
 /// Ends the free list; also the index no slot ever has.
 const END: u32 = u32::MAX;
 
@@ -104,10 +119,10 @@ pub(crate) type Freed = Option<Rc<Shared>>;
 /// in this order on purpose (see [`NewContext`]).
 #[repr(C)]
 pub(crate) struct CtxSlot {
-    /// Odd while occupied; see the module's invariants.
-    generation: u32,
-    /// Occupied: the number of owners. Vacant: the next free slot.
-    link: u32,
+    /// The slot's index and its generation, odd while occupied (see the
+    /// module's invariants): kept as a handle's bits, so that making a
+    /// handle to the slot is one load.
+    stamp: u64,
     /// How deep the context was built ([BLD-2]).
     pub(crate) level: i64,
     /// What it shares with the contexts derived from it ([BLD-1]); `None`
@@ -116,7 +131,15 @@ pub(crate) struct CtxSlot {
     /// [ORIG-1]: set by each push; with the owner count, the only part of a
     /// context that changes.
     pub(crate) origin: Option<&'static Location<'static>>,
+    /// Occupied: the number of owners. Vacant: the next free slot.
+    link: u32,
     pub(crate) in_a_condition: Flag,
+}
+
+impl CtxSlot {
+    fn generation(&self) -> u32 {
+        self.stamp as u32
+    }
 }
 
 /// What names a context in its thread's arena.
@@ -140,12 +163,19 @@ pub(crate) struct NewContext {
     pub(crate) shared: Option<Rc<Shared>>,
 }
 
+/// An owner count would overflow: 2^32 owners of one context (strong
+/// handles forgotten, or pushes, by the billion).
+#[cold]
+#[inline(never)]
+fn too_many_owners() -> ! {
+    panic!("fewer than 2^32 owners of one context")
+}
+
 /// The slab. See the module's invariants.
 #[derive(Debug)]
 pub(crate) struct Arena {
     slots: Vec<CtxSlot>,
     free_head: u32,
-    live: usize,
     /// The thread's locals are being torn down: this arena replaced the
     /// thread's, and takes no context.
     torn_down: bool,
@@ -154,7 +184,7 @@ pub(crate) struct Arena {
 impl std::fmt::Debug for CtxSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CtxSlot")
-            .field("generation", &self.generation)
+            .field("generation", &self.generation())
             .field("link", &self.link)
             .field("level", &self.level)
             .finish_non_exhaustive()
@@ -166,7 +196,6 @@ impl Arena {
         Arena {
             slots: Vec::new(),
             free_head: END,
-            live: 0,
             torn_down: false,
         }
     }
@@ -198,10 +227,10 @@ impl Arena {
     pub(crate) fn insert_free(&mut self, new: &mut NewContext) -> Option<CtxHandle> {
         let index = self.free_head;
         let slot = self.slots.get_mut(index as usize)?;
-        self.live += 1;
         self.free_head = slot.link;
-        // Even (vacant) to odd; an even generation is below u32::MAX.
-        slot.generation += 1;
+        // Even (vacant) to odd; an even generation is below u32::MAX, so
+        // the index is untouched.
+        slot.stamp += 1;
         slot.link = 1;
         slot.level = new.level;
         slot.origin = new.origin;
@@ -209,7 +238,7 @@ impl Arena {
         // A vacant slot's `shared` is empty: nothing to drop (and no check
         // for something to drop).
         std::mem::forget(std::mem::replace(&mut slot.shared, new.shared.take()));
-        Some(Handle::new(index, slot.generation))
+        Some(Handle::from_stamp(slot.stamp))
     }
 
     /// Store a new context with one owner: in a free slot, or a new one.
@@ -224,13 +253,12 @@ impl Arena {
     /// Store a new context with one owner in a new slot.
     #[cold]
     pub(crate) fn push_slot(&mut self, new: &mut NewContext) -> CtxHandle {
-        self.live += 1;
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != END)
             .expect("fewer than 2^32 - 1 contexts alive at once");
         self.slots.push(CtxSlot {
-            generation: 1,
+            stamp: stamp(index, 1),
             link: 1,
             level: new.level,
             shared: new.shared.take(),
@@ -244,7 +272,7 @@ impl Arena {
     #[inline]
     pub(crate) fn get(&self, h: CtxHandle) -> Option<&CtxSlot> {
         let slot = self.slots.get(h.index() as usize)?;
-        (slot.generation == h.generation()).then_some(slot)
+        (slot.stamp == h.raw()).then_some(slot)
     }
 
     /// Add an owner and reach the context, with one lookup. None (and
@@ -252,13 +280,14 @@ impl Arena {
     #[inline]
     pub(crate) fn retain(&mut self, h: CtxHandle) -> Option<&mut CtxSlot> {
         let slot = self.slots.get_mut(h.index() as usize)?;
-        if slot.generation != h.generation() {
+        if slot.stamp != h.raw() {
             return None;
         }
-        slot.link = slot
-            .link
-            .checked_add(1)
-            .expect("fewer than 2^32 owners of one context");
+        let owners = slot.link.wrapping_add(1);
+        if owners == 0 {
+            too_many_owners();
+        }
+        slot.link = owners;
         Some(slot)
     }
 
@@ -267,7 +296,7 @@ impl Arena {
     #[inline]
     pub(crate) fn handle_at(&self, index: u32) -> Option<CtxHandle> {
         let slot = self.slots.get(index as usize)?;
-        Some(Handle::new(index, slot.generation))
+        Some(Handle::from_stamp(slot.stamp))
     }
 
     /// Remove an owner of the context in slot `index`, which that owner
@@ -283,48 +312,57 @@ impl Arena {
         self.free(index)
     }
 
-    /// [`Arena::release_at`] for a strong handle's drop. Freeing is a call
-    /// here, so that the drop is small enough for the compiler to inline
-    /// wherever a handle is dropped (most drops free nothing).
+    /// The first half of [`Arena::release_at`], for a strong handle's drop:
+    /// remove an owner of the context in slot `index`, which that owner
+    /// holds, and say whether it was the last. The context is then still
+    /// in its slot, with no owner: the caller frees it at once
+    /// ([`Arena::free_ownerless`]). Split so that the usual drop, which
+    /// frees nothing, is small enough to inline wherever a handle is dropped.
     #[inline]
-    pub(crate) fn release_handle_at(&mut self, index: u32) -> Freed {
-        let slot = self.slots.get_mut(index as usize)?;
-        slot.link -= 1;
-        if slot.link > 0 {
-            return None;
+    pub(crate) fn release_keeping(&mut self, index: u32) -> bool {
+        match self.slots.get_mut(index as usize) {
+            Some(slot) => {
+                slot.link -= 1;
+                slot.link == 0
+            }
+            None => false,
         }
-        self.free_out_of_line(index)
     }
 
-    #[inline(never)]
-    fn free_out_of_line(&mut self, index: u32) -> Freed {
-        self.free(index)
+    /// The second half of [`Arena::release_keeping`] when it said "last":
+    /// free the context in slot `index`, if it still has no owner.
+    pub(crate) fn free_ownerless(&mut self, index: u32) -> Freed {
+        match self.slots.get(index as usize) {
+            Some(slot) if slot.link == 0 && slot.generation() % 2 == 1 => self.free(index),
+            _ => None,
+        }
     }
 
     /// Free the context in slot `index`, whose last owner is gone.
     #[inline]
     fn free(&mut self, index: u32) -> Freed {
         let slot = self.slots.get_mut(index as usize)?;
-        self.live -= 1;
         let freed = slot.shared.take();
-        match slot.generation.checked_add(1) {
-            Some(next) => {
-                slot.generation = next;
-                slot.link = self.free_head;
-                self.free_head = index;
-            }
+        if slot.generation() != u32::MAX {
+            // Odd to even, in the low half: the index is untouched.
+            slot.stamp += 1;
+            slot.link = self.free_head;
+            self.free_head = index;
+        } else {
             // Retired: vacant, off the free list, forever.
-            None => {
-                slot.generation = 0;
-                slot.link = END;
-            }
+            slot.stamp = stamp(index, 0);
+            slot.link = END;
         }
         freed
     }
 
-    /// Contexts alive now.
+    /// Contexts alive now: the occupied slots. Counted when asked (for
+    /// tests and monitoring), not kept up to date by every insert and free.
     pub(crate) fn live(&self) -> usize {
-        self.live
+        self.slots
+            .iter()
+            .filter(|slot| slot.generation() % 2 == 1)
+            .count()
     }
 
     /// Slots allocated, alive or free: the arena's memory, in contexts.
@@ -388,6 +426,36 @@ mod tests {
     }
 
     #[test]
+    fn a_strong_handles_release_frees_in_two_halves_and_only_an_ownerless_context() {
+        let mut a = Arena::new();
+        let h = a.insert(&mut context(1));
+        assert!(a.retain(h).is_some());
+        assert!(!a.release_keeping(h.index()), "one owner left");
+        assert!(
+            a.free_ownerless(h.index()).is_none(),
+            "a context with an owner is not freed"
+        );
+        assert_eq!(level(&a, h), Some(1));
+        assert!(a.release_keeping(h.index()), "the last owner");
+        assert_eq!(level(&a, h), Some(1), "still there until freed");
+        assert!(
+            a.free_ownerless(h.index()).is_some(),
+            "freed: what it shared"
+        );
+        assert_eq!((level(&a, h), a.live()), (None, 0));
+        // A vacant slot is not freed again, even when its link (the free
+        // list's next) reads 0.
+        let g = a.insert(&mut context(3));
+        assert!(a.release_at(g.index()).is_some());
+        let vacant = g.index() as usize;
+        a.slots[vacant].link = 0;
+        assert!(a.free_ownerless(g.index()).is_none(), "vacant: nothing");
+        assert_eq!(a.slots[vacant].generation() % 2, 0, "still vacant");
+        assert!(!a.release_keeping(7), "out of bounds");
+        assert!(a.free_ownerless(7).is_none(), "out of bounds");
+    }
+
+    #[test]
     fn memory_is_bounded_by_the_contexts_alive_at_once() {
         let mut a = Arena::new();
         let keep = a.insert(&mut context(0));
@@ -408,7 +476,7 @@ mod tests {
         let h = a.insert(&mut context(1));
         a.release_at(h.index());
         // Age the vacant slot to the last even generation.
-        a.slots[0].generation = u32::MAX - 1;
+        a.slots[0].stamp = stamp(0, u32::MAX - 1);
         let last = a.insert(&mut context(2));
         assert_eq!(last.generation(), u32::MAX);
         assert!(a.release_at(last.index()).is_some());

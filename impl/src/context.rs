@@ -117,7 +117,7 @@ impl ContextRef {
         ContextRef::new(Handle::new(u32::MAX, u32::MAX))
     }
 
-    /// Run `f` on the context's slot, under a shared borrow of the heap.
+    /// Run `f` on the context's slot, reading the heap.
     /// `f` must not drop user values (cloning them is fine).
     #[inline]
     fn with<R>(self, f: impl FnOnce(&CtxSlot) -> R) -> Result<R, Error> {

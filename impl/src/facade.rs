@@ -33,6 +33,10 @@ impl StackHost for ThreadStack {
         // initialization path the compiler does not always inline.
         CURRENT.with(|c| c.set(top));
     }
+    #[inline]
+    fn mirrored_top(&self) -> Option<CtxHandle> {
+        CURRENT.get()
+    }
 }
 
 /// The current context of this thread's stack ([CUR-1]); an empty stack is
@@ -193,4 +197,50 @@ pub fn fork() -> Result<ContextManager, Error> {
 #[track_caller]
 pub fn get_origin_stackframe() -> &'static Location<'static> {
     Location::caller()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The handle of the thread stack's top, looked up in the arena.
+    fn top_in_the_arena() -> Option<CtxHandle> {
+        heap::read_heap(|h| {
+            let index = *h.thread_stack.last()?;
+            h.contexts.handle_at(index)
+        })
+    }
+
+    /// `pop_context` takes the popped handle from the mirror, so the mirror
+    /// must name the top after every change of the stack.
+    #[test]
+    fn the_mirrored_top_is_the_stacks_top_after_every_change() {
+        std::thread::spawn(|| {
+            let mirror_is_exact = || {
+                assert_eq!(ThreadStack.mirrored_top(), top_in_the_arena());
+            };
+            assert_eq!(ThreadStack.mirrored_top(), None, "a new thread: empty");
+            let root = current_context();
+            mirror_is_exact();
+            assert_eq!(ThreadStack.mirrored_top(), Some(root.h));
+            let built = root.new_builder().unwrap().build().unwrap();
+            push_context(&built).unwrap();
+            mirror_is_exact();
+            assert_eq!(ThreadStack.mirrored_top(), Some(built.h));
+            let guard = enter_context(root.new_builder().unwrap());
+            mirror_is_exact();
+            assert_eq!(ThreadStack.mirrored_top(), Some(guard.context().h));
+            drop(guard);
+            mirror_is_exact();
+            assert_eq!(pop_context().unwrap(), built);
+            mirror_is_exact();
+            initialize();
+            mirror_is_exact();
+            assert!(matches!(pop_context(), Err(PopError::PoppedRoot(_))));
+            mirror_is_exact();
+            assert_eq!(ThreadStack.mirrored_top(), None);
+        })
+        .join()
+        .unwrap();
+    }
 }

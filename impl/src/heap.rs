@@ -142,22 +142,35 @@ pub(crate) fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
     }
 }
 
-/// Read this thread's heap.
+/// Read this thread's heap. Under the same exclusive borrow as
+/// [`with_heap`]: checking for it is one compare with zero, where a shared
+/// borrow's check is a range test and a count to keep; no reader reaches
+/// the heap again while it reads, so sharing would buy nothing.
 #[inline]
 pub(crate) fn read_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
-    match HEAP.try_with(|h| f(&h.borrow())) {
+    match HEAP.try_with(|h| f(&h.borrow_mut())) {
         Ok(r) => r,
         Err(_) => unreachable!("a thread local without a destructor is always there"),
     }
 }
 
 /// Remove the owner of the context in slot `index` (a strong handle, a
-/// stack entry); if it was the last, drop what the context shared after the
-/// heap borrow has ended. (After the teardown, nothing is found: the context
-/// went with the heap.)
+/// stack entry); if it was the last, free it and drop what it shared after
+/// the heap borrow has ended. (After the teardown, nothing is found: the
+/// context went with the heap.)
 #[inline(always)]
 pub(crate) fn release_at(index: u32) {
-    let freed = with_heap(|h| h.contexts.release_handle_at(index));
+    if with_heap(|h| h.contexts.release_keeping(index)) {
+        free_at(index);
+    }
+}
+
+/// [`release_at`] for the last owner: out of line, so that the usual
+/// release is a few instructions inlined at each drop.
+#[cold]
+#[inline(never)]
+fn free_at(index: u32) {
+    let freed = with_heap(|h| h.contexts.free_ownerless(index));
     drop(freed);
 }
 

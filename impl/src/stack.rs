@@ -33,6 +33,14 @@ pub(crate) trait StackHost {
     /// best (the thread's stack mirrors it, [CUR-1]).
     #[inline]
     fn top_is(&self, _top: Option<CtxHandle>) {}
+    /// The top's handle, where the host keeps it beside the stack (the
+    /// thread's stack does, [CUR-1]): the popped entry's handle then needs
+    /// no lookup in the arena. It must be exact: `current_context` returns
+    /// the same mirror.
+    #[inline]
+    fn mirrored_top(&self) -> Option<CtxHandle> {
+        None
+    }
 }
 
 /// The handle of the top entry.
@@ -121,8 +129,12 @@ pub(crate) fn push_on(
 /// [POP-1]..[POP-3]: the stack's ownership of the entry moves to the result.
 #[inline]
 pub(crate) fn pop_on(host: &mut impl StackHost) -> Result<Context, PopError> {
+    let mirrored = host.mirrored_top();
     let popped = host.with_stack(|arena, stack| match stack.pop() {
-        Some(index) => Ok((arena.handle_at(index), top(arena, stack))),
+        Some(index) => Ok((
+            mirrored.or_else(|| arena.handle_at(index)),
+            top(arena, stack),
+        )),
         None => Err(empty(arena)),
     });
     let (Some(h), new_top) = popped? else {
