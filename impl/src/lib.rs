@@ -34,6 +34,7 @@
 //! algorithms), `manager`, `facade`.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![forbid(unsafe_code)]
 
 mod arena;
 mod context;

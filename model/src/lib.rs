@@ -18,6 +18,7 @@
 //! - [`serve`]: the model as an external port over stdio (section 14).
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![forbid(unsafe_code)]
 
 pub mod answer;
 pub mod claim;
