@@ -10,6 +10,7 @@ as stated.
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,8 +67,18 @@ def expect_raises(exc_type, fn, fact):
     return None
 
 
+def _sigint_as_in_a_terminal():
+    # A command started in the background of a non-interactive shell (as CI
+    # may start this one) inherits SIGINT ignored, and Python then keeps it
+    # ignored instead of installing its default handler. The probes state
+    # facts about a program started the usual way, so the fresh interpreter
+    # starts with SIGINT at its default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_fresh(code, env=None, timeout=120, args=()):
-    """Run `code` in a fresh interpreter (same venv) in a scratch directory.
+    """Run `code` in a fresh interpreter (same venv) in a scratch directory,
+    with SIGINT as a program started from a terminal has it.
     Returns (exit status, stdout, stderr)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -75,6 +86,7 @@ def run_fresh(code, env=None, timeout=120, args=()):
         [PYTHON, *args, "-c", textwrap.dedent(code)],
         cwd=SCRATCH,
         env=full_env,
+        preexec_fn=_sigint_as_in_a_terminal,
         capture_output=True,
         text=True,
         timeout=timeout,
