@@ -448,15 +448,15 @@ fn operation(m: &Move, names: &UsableNames, claim: &Claim, sent: u32) -> Option<
     claim.unavailable(&op).is_none().then_some(op)
 }
 
+/// What the usable names depend on: the `reset`s sent, and
+/// [`ModelPort::usable_names_key`].
+type NamesKey = (u32, (usize, usize));
+
 /// The model, kept in step with the trace being written, so that moves can
 /// pick names that exist.
 /// As it writes the trace it drives it as a runner would ([RUN-1]..[RUN-4]),
 /// so what it writes comes with what to send and what to expect: the same
 /// [`Expected`] that [`crate::run::expect`] would compute again.
-/// What the usable names depend on: the `reset`s sent, and
-/// [`ModelPort::usable_names_key`].
-type NamesKey = (u32, (usize, usize));
-
 struct Writer {
     port: ModelPort,
     unwinder: Unwinder,
@@ -466,8 +466,8 @@ struct Writer {
     /// `reset`s sent.
     resets: u32,
     /// The usable names last computed, and the key they were computed at:
-    /// most operations name nothing new, and computing them is most of the
-    /// cost of writing a trace.
+    /// most operations name nothing new, and computing them again for
+    /// each was a large part of the cost of writing a trace.
     usable: Option<(NamesKey, UsableNames)>,
 }
 
