@@ -2,26 +2,18 @@
 //! runner checks what a port claims, says what it skipped and why, and fails
 //! a port on a feature it declared but does not implement.
 
+mod common;
+
+use common::{flytectx, json_report};
 use serde_json::Value;
-use std::process::Command;
 
 /// `flytectx conform ARGS --json`; returns (exit status, report).
 fn conform(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_flytectx"))
-        .arg("conform")
-        .args(args)
-        .args(["--json", "--seed", "11", "--op-timeout-ms", "5000"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("flytectx runs");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "the report is not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().expect("exited"), report)
+    let mut all = vec!["conform"];
+    all.extend_from_slice(args);
+    all.extend(["--json", "--seed", "11", "--op-timeout-ms", "5000"]);
+    let out = flytectx(&all);
+    (out.status.code().expect("exited"), json_report(&out))
 }
 
 /// `conform` against tests/ports/minimal.py in the compat profile, with
@@ -176,10 +168,7 @@ fn the_command_line_narrows_the_features_checked() {
         (&with["status"], &with["reason"]),
         (&"skipped".into(), &"not selected with --features".into())
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_flytectx"))
-        .args(["conform", "--features", "stack,teleport"])
-        .output()
-        .unwrap();
+    let out = flytectx(&["conform", "--features", "stack,teleport"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown feature `teleport`"));
 }

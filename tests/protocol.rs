@@ -2,18 +2,11 @@
 //! against traces that are not valid ([TRACE-7], [TRACE-9]). Each case gets a
 //! distinct verdict, exit status 2, and a report that is still valid JSON.
 
+mod common;
+
+use common::{flytectx, hostile, json_report};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn flytectx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flytectx"))
-        .args(args)
-        .env("FLYTECTX_BIN", env!("CARGO_BIN_EXE_flytectx"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("flytectx runs")
-}
 
 /// `conform` against `port`, with a JSON report; returns (exit status, report).
 fn conform(port: &str, extra: &[&str]) -> (i32, Value) {
@@ -31,18 +24,7 @@ fn conform(port: &str, extra: &[&str]) -> (i32, Value) {
     ];
     args.extend_from_slice(extra);
     let out = flytectx(&args);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "the report is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (out.status.code().expect("exited"), report)
-}
-
-fn hostile(mode: &str, after: u32) -> String {
-    // `exec`, so that no shell keeps the port's output open after it closes it.
-    format!("exec python3 tests/ports/hostile.py {mode} {after}")
+    (out.status.code().expect("exited"), json_report(&out))
 }
 
 fn failure_kind(report: &Value) -> &str {

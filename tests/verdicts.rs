@@ -1,29 +1,12 @@
 //! Verdicts that lose nothing and count honestly ([PROTO-4]), and a runner
 //! that leaves no process behind.
 
-use serde_json::Value;
+mod common;
+
+use common::{flytectx, hostile, json_report as report};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn flytectx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flytectx"))
-        .args(args)
-        .env("FLYTECTX_BIN", env!("CARGO_BIN_EXE_flytectx"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("flytectx runs")
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not a JSON report ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 /// A new empty directory under the target directory, for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -46,10 +29,6 @@ fn corpus_file(dir: &Path, name: &str, ops: &[&str]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn hostile(mode: &str, after: u32) -> String {
-    format!("exec python3 tests/ports/hostile.py {mode} {after}")
 }
 
 /// [PROTO-4]: a wrong answer before a crash is the verdict (exit 1), with the
