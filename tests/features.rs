@@ -1,10 +1,10 @@
-//! Partial ports and releases ([FEAT-1]..[FEAT-4], [REL-1], [REL-2]): the
+//! Partial ports and releases ([FEAT-1]..[FEAT-4], [REL-1]..[REL-3]): the
 //! runner checks what a port claims, says what it skipped and why, and fails
 //! a port on a feature it declared but does not implement.
 
 mod common;
 
-use common::{flytectx, json_report};
+use common::{flytectx, hostile, json_report};
 use serde_json::Value;
 
 /// `flytectx conform ARGS --json`; returns (exit status, report).
@@ -206,4 +206,26 @@ fn a_run_that_checks_nothing_is_not_a_pass() {
     let (code, report) = conform(&["--no-corpus", "--traces", "0"]);
     assert_eq!(code, 2, "{report:#}");
     assert_eq!(report["verdict"], "nothing_checked");
+}
+
+/// [REL-3]: the runner expects the declared release's own behaviour where
+/// releases differ. A port that declares 1.8.3 but behaves as 1.16.10 is
+/// wrong on [COND-2]: before 1.9 a conditional section keeps a
+/// LOCAL_TASK_EXECUTION state as it is (a flytekit bug), 1.16.10 copies it.
+#[test]
+fn a_port_is_held_to_the_behaviour_of_the_release_it_declares() {
+    let port = hostile("claims-1.8.3", 0);
+    let (code, report) = conform(&["--port", &port, "--profile", "compat", "--traces", "300"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["release"], "1.8.3");
+    assert_eq!(report["verdict"], "divergence");
+    let divergence = &report["counterexample"]["divergence"];
+    assert!(
+        strings(&divergence["clauses"]).contains(&"COND-2"),
+        "{divergence:#}"
+    );
+    assert_eq!(
+        divergence["differences"][0]["path"], "ok.execution_state.id",
+        "the state was copied, where 1.8.3 keeps it: {divergence:#}"
+    );
 }

@@ -25,6 +25,9 @@ where MODE decides what goes wrong:
                with status 3 on every `pop` (AFTER is not used)
   fork-hang    start a child that hangs (in the port's process group), then
                hang at request AFTER
+  claims-1.8.3 declare flytekit 1.8.3 (without signals, which 1.8 lacks) and
+               behave as 1.16.10: wrong wherever the releases differ
+               ([REL-3]; AFTER is not used)
 """
 import json
 import os
@@ -64,6 +67,11 @@ for n, line in enumerate(sys.stdin.buffer):
             answer = b'{"ok":null}\n'
         elif mode == "unsupported":
             answer = b'{"err":"unsupported_profile"}\n'
+        elif mode == "claims-1.8.3":
+            hello = json.loads(answer)
+            hello["hello"]["release"] = "1.8.3"
+            hello["hello"]["features"].remove("signals")
+            answer = (json.dumps(hello) + "\n").encode()
     if n == after:
         if mode == "fork-hang":
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
