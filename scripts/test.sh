@@ -58,7 +58,8 @@ run_step() {
         scripts/flytekit-matrix.sh --releases 0.19.2 --traces 300 --require-all
         ;;
     impl)
-        step "conformance: the implementation (impl/) against the model (isolated profile)"
+        step "the implementation: its tests in a debug build (which checks every heap access), then against the model (isolated profile)"
+        cargo test --quiet -p flytectx
         cargo run --release --quiet -- conform --profile isolated --traces 5000 --seed 20261124
         ;;
     example-port)

@@ -16,7 +16,7 @@
 //!   handles), at least 1, and `shared` is set. Vacant: `link` names the
 //!   next free slot (`END` ends the list; `free_head` starts it), and
 //!   `shared` is empty: the parts a context shared were handed out when it
-//!   was freed, to be dropped after the heap borrow ([`Freed`]).
+//!   was freed, to be dropped after the heap access ([`Freed`]).
 //! - An owner may hold a bare slot index instead of a handle (a stack entry,
 //!   to be half the size; a strong handle): the slot it owns cannot be
 //!   vacated under it, so no generation check is needed.
@@ -112,7 +112,7 @@ const END: u32 = u32::MAX;
 
 /// What of a freed context may run user code when dropped: the parts it
 /// shared (its level, flag and origin are plain data). One word, so that
-/// handing it out of the heap borrow costs a register.
+/// handing it out of the heap access costs a register.
 pub(crate) type Freed = Option<Rc<Shared>>;
 
 /// A context's slot: its fields, and the slot's own bookkeeping. Laid out
@@ -164,11 +164,29 @@ pub(crate) struct NewContext {
 }
 
 /// An owner count would overflow: 2^32 owners of one context (strong
-/// handles forgotten, or pushes, by the billion).
+/// handles forgotten, or pushes, by the billion). Aborts, as `Rc` does on
+/// the same overflow: this runs during a heap access, where a panic would
+/// run the program's panic hook (see `heap::heap_mut`).
 #[cold]
 #[inline(never)]
 fn too_many_owners() -> ! {
-    panic!("fewer than 2^32 owners of one context")
+    abort_with(b"flytectx: 2^32 owners of one context; aborting\n")
+}
+
+/// 2^32 - 1 contexts alive at once (memory runs out long before): aborts,
+/// for the reason [`too_many_owners`] gives.
+#[cold]
+#[inline(never)]
+fn too_many_contexts() -> ! {
+    abort_with(b"flytectx: 2^32 - 1 contexts alive at once; aborting\n")
+}
+
+/// Say why on standard error, then abort. (Not `eprintln!`, which panics
+/// when it cannot write.)
+fn abort_with(why: &[u8]) -> ! {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(why);
+    std::process::abort()
 }
 
 /// The slab. See the module's invariants.
@@ -244,19 +262,26 @@ impl Arena {
     /// Store a new context with one owner: in a free slot, or a new one.
     #[cfg(test)]
     fn insert(&mut self, new: &mut NewContext) -> CtxHandle {
+        if self.slots.len() == self.slots.capacity() {
+            self.slots.reserve(1);
+        }
         match self.insert_free(new) {
             Some(h) => h,
-            None => self.push_slot(new),
+            None => self.push_within_capacity(new).expect("room was made"),
         }
     }
 
-    /// Store a new context with one owner in a new slot.
+    /// Store a new context with one owner in a new slot, if the slots'
+    /// vector has room for one: this never allocates (see
+    /// `heap::heap_mut`). None (and nothing done) when it has no room.
     #[cold]
-    pub(crate) fn push_slot(&mut self, new: &mut NewContext) -> CtxHandle {
-        let index = u32::try_from(self.slots.len())
-            .ok()
-            .filter(|&i| i != END)
-            .expect("fewer than 2^32 - 1 contexts alive at once");
+    pub(crate) fn push_within_capacity(&mut self, new: &mut NewContext) -> Option<CtxHandle> {
+        if self.slots.len() == self.slots.capacity() {
+            return None;
+        }
+        let Some(index) = u32::try_from(self.slots.len()).ok().filter(|&i| i != END) else {
+            too_many_contexts()
+        };
         self.slots.push(CtxSlot {
             stamp: stamp(index, 1),
             link: 1,
@@ -265,7 +290,13 @@ impl Arena {
             origin: new.origin,
             in_a_condition: new.in_a_condition,
         });
-        Handle::new(index, 1)
+        Some(Handle::new(index, 1))
+    }
+
+    /// The slots' vector, for `heap` to grow it outside any heap access
+    /// (moving slots keeps their indices, so every handle stays valid).
+    pub(crate) fn slots_to_grow(&mut self) -> &mut Vec<CtxSlot> {
+        &mut self.slots
     }
 
     /// The live context `h` names, if it still lives.
@@ -301,7 +332,9 @@ impl Arena {
 
     /// Remove an owner of the context in slot `index`, which that owner
     /// holds; when it was the last, free the context and hand out what it
-    /// shared, for the caller to drop when it is safe to.
+    /// shared, for the caller to drop when it is safe to. The free is out
+    /// of line, so that the usual release (a count down) is a few
+    /// instructions inlined wherever an owner goes.
     #[inline]
     pub(crate) fn release_at(&mut self, index: u32) -> Freed {
         let slot = self.slots.get_mut(index as usize)?;
@@ -309,33 +342,25 @@ impl Arena {
         if slot.link > 0 {
             return None;
         }
+        self.free_last(index)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free_last(&mut self, index: u32) -> Freed {
         self.free(index)
     }
 
-    /// The first half of [`Arena::release_at`], for a strong handle's drop:
-    /// remove an owner of the context in slot `index`, which that owner
-    /// holds, and say whether it was the last. The context is then still
-    /// in its slot, with no owner: the caller frees it at once
-    /// ([`Arena::free_ownerless`]). Split so that the usual drop, which
-    /// frees nothing, is small enough to inline wherever a handle is dropped.
+    /// [`Arena::release_at`] for an owner that is usually the last, as a
+    /// scope's own stack entry is: the free is inlined.
     #[inline]
-    pub(crate) fn release_keeping(&mut self, index: u32) -> bool {
-        match self.slots.get_mut(index as usize) {
-            Some(slot) => {
-                slot.link -= 1;
-                slot.link == 0
-            }
-            None => false,
+    pub(crate) fn release_usually_last(&mut self, index: u32) -> Freed {
+        let slot = self.slots.get_mut(index as usize)?;
+        slot.link -= 1;
+        if slot.link > 0 {
+            return None;
         }
-    }
-
-    /// The second half of [`Arena::release_keeping`] when it said "last":
-    /// free the context in slot `index`, if it still has no owner.
-    pub(crate) fn free_ownerless(&mut self, index: u32) -> Freed {
-        match self.slots.get(index as usize) {
-            Some(slot) if slot.link == 0 && slot.generation() % 2 == 1 => self.free(index),
-            _ => None,
-        }
+        self.free(index)
     }
 
     /// Free the context in slot `index`, whose last owner is gone.
@@ -423,36 +448,6 @@ mod tests {
         assert_eq!(a.live(), 0);
         assert_eq!(a.handle_at(7), None, "out of bounds");
         assert!(a.release_at(7).is_none());
-    }
-
-    #[test]
-    fn a_strong_handles_release_frees_in_two_halves_and_only_an_ownerless_context() {
-        let mut a = Arena::new();
-        let h = a.insert(&mut context(1));
-        assert!(a.retain(h).is_some());
-        assert!(!a.release_keeping(h.index()), "one owner left");
-        assert!(
-            a.free_ownerless(h.index()).is_none(),
-            "a context with an owner is not freed"
-        );
-        assert_eq!(level(&a, h), Some(1));
-        assert!(a.release_keeping(h.index()), "the last owner");
-        assert_eq!(level(&a, h), Some(1), "still there until freed");
-        assert!(
-            a.free_ownerless(h.index()).is_some(),
-            "freed: what it shared"
-        );
-        assert_eq!((level(&a, h), a.live()), (None, 0));
-        // A vacant slot is not freed again, even when its link (the free
-        // list's next) reads 0.
-        let g = a.insert(&mut context(3));
-        assert!(a.release_at(g.index()).is_some());
-        let vacant = g.index() as usize;
-        a.slots[vacant].link = 0;
-        assert!(a.free_ownerless(g.index()).is_none(), "vacant: nothing");
-        assert_eq!(a.slots[vacant].generation() % 2, 0, "still vacant");
-        assert!(!a.release_keeping(7), "out of bounds");
-        assert!(a.free_ownerless(7).is_none(), "out of bounds");
     }
 
     #[test]

@@ -236,8 +236,7 @@ impl Context {
             level: 0,
             ..Builder::new(file_access).into_new(None)
         };
-        let h = heap::with_heap(|h| heap::insert(&mut h.contexts, &mut new))
-            .ok_or(Error::ThreadExiting)?;
+        let h = heap::insert_context(&mut new).ok_or(Error::ThreadExiting)?;
         Ok(Context::owning(h))
     }
 
@@ -460,8 +459,7 @@ impl Builder {
     #[inline]
     pub fn build(self) -> Result<Context, Error> {
         let mut new = self.into_new(None);
-        let h = heap::with_heap(|h| heap::insert(&mut h.contexts, &mut new))
-            .ok_or(Error::ThreadExiting)?;
+        let h = heap::insert_context(&mut new).ok_or(Error::ThreadExiting)?;
         Ok(Context::owning(h))
     }
 }

@@ -26,7 +26,10 @@ impl StackHost for ThreadStack {
     fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R {
         heap::with_heap(|h| f(&mut h.contexts, &mut h.thread_stack))
     }
-    /// Keep the borrow-free mirror of the top in step ([CUR-1]).
+    fn make_room(&mut self) {
+        heap::make_room_in_thread_stack();
+    }
+    /// Keep the access-free mirror of the top in step ([CUR-1]).
     #[inline]
     fn top_is(&self, top: Option<CtxHandle>) {
         // `with`, not `LocalKey::set`: the latter goes through a lazy
@@ -113,7 +116,7 @@ pub fn exit_scope_with<T, E>(token: ScopeToken, body: Result<T, E>) -> Result<T,
 /// `with_context` on this thread's stack, as a closure ([WITH-1]..[WITH-5]).
 /// If the body panics, the guard inside still leaves the scope while unwinding.
 #[track_caller]
-#[inline]
+#[inline(always)]
 pub fn with_context<T, E>(
     builder: Builder,
     body: impl FnOnce(ContextRef) -> Result<T, E>,
@@ -189,8 +192,7 @@ impl Drop for ContextGuard {
 
 /// [TASK-2]: a new explicit stack holding this thread's entries.
 pub fn fork() -> Result<ContextManager, Error> {
-    let entries = heap::read_heap(|h| h.thread_stack.clone());
-    fork_of(&entries)
+    fork_of(heap::copy_of_thread_stack())
 }
 
 /// [ORIG-4]: the location of the caller.

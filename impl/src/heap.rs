@@ -20,13 +20,13 @@
 //! paths that fail or grow, never on the others.
 //!
 //! Dropping a context may run user code (an opaque value's `Drop`, through
-//! the parts it shares). It must never run while the heap is borrowed, or that
-//! code could not use the stack: whoever takes a freed context out of the
-//! arena drops it after the borrow ends ([`release_at`]).
+//! the parts it shares). It must never run during an access to the heap
+//! ([`heap_mut`] says why): whoever takes a freed context out of the arena
+//! drops it after the access ends ([`release_at`]).
 
 use crate::arena::{Arena, CtxHandle, NewContext};
 use crate::data::{DefaultTaskResolver, LocalFileAccess, Opaque};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, UnsafeCell};
 use std::mem::ManuallyDrop;
 use std::rc::Rc;
 
@@ -79,14 +79,18 @@ thread_local! {
     /// The top of the thread stack (`heap.thread_stack`), mirrored in a
     /// thread local of its own: constant-initialized and without a
     /// destructor, reading it is one load, with no lazy-initialization check
-    /// and no borrow ([CUR-1]). `None` also while the stack is empty. It
+    /// and no heap access ([CUR-1]). `None` also while the stack is empty. It
     /// outlives the stack at thread exit; a handle read from it then names
     /// nothing reachable, and using it fails with `Error::ThreadExiting`.
     pub(crate) static CURRENT: Cell<Option<CtxHandle>> = const { Cell::new(None) };
 
     /// `ManuallyDrop`: no destructor, so no liveness check at each access;
-    /// [`Teardown`] frees what it holds.
-    static HEAP: RefCell<ManuallyDrop<Heap>> = const { RefCell::new(ManuallyDrop::new(Heap::new())) };
+    /// [`Teardown`] frees what it holds. An `UnsafeCell`, not a `RefCell`:
+    /// only [`heap_mut`] reaches it (see there why that is sound); a
+    /// `RefCell`'s flag, checked and set at every access, was 13 of
+    /// push+pop's 75 instructions and about 30 of derive+build+push+pop's
+    /// 180.
+    static HEAP: UnsafeCell<ManuallyDrop<Heap>> = const { UnsafeCell::new(ManuallyDrop::new(Heap::new())) };
 
     static TEARDOWN: Teardown = const { Teardown };
 
@@ -104,73 +108,205 @@ impl Drop for Teardown {
         CURRENT.with(|c| c.set(None));
         let mut torn_down = Heap::new();
         torn_down.contexts.tear_down();
-        let old = HEAP.with(|h| std::mem::replace(&mut **h.borrow_mut(), torn_down));
-        // After the borrow: what the contexts held may run code that uses
+        let old = HEAP.with(|h| heap_mut(h, |heap| std::mem::replace(&mut **heap, torn_down)));
+        // After the access: what the contexts held may run code that uses
         // the stack, which finds it torn down.
         drop(old);
     }
 }
 
+/// Why a heap access stored nothing. Nothing is allocated inside an access
+/// (see [`heap_mut`]): an access that would have to grow a vector says so
+/// instead, and its caller grows it outside ([`make_room_in_arena`],
+/// `StackHost::make_room`) and tries again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoRoom {
+    /// The arena has no free slot and no spare capacity.
+    Arena,
+    /// The stack to push on is full.
+    Stack,
+    /// The thread is torn down: its heap takes no context.
+    TornDown,
+}
+
 /// Store a new context with one owner (its caller's): in a free slot, or in
-/// a new one. None only while the thread is torn down.
+/// a new one within the arena's capacity.
 #[inline]
-pub(crate) fn insert(arena: &mut Arena, new: &mut NewContext) -> Option<CtxHandle> {
+pub(crate) fn insert(arena: &mut Arena, new: &mut NewContext) -> Result<CtxHandle, NoRoom> {
     match arena.insert_free(new) {
-        Some(h) => Some(h),
-        None => insert_growing(arena, new),
+        Some(h) => Ok(h),
+        None => insert_in_spare(arena, new),
     }
 }
 
-/// [`insert`] when no slot is free: the arena grows, and with its first
-/// growth the thread's teardown is registered.
+/// [`insert`] when no slot is free.
 #[cold]
-fn insert_growing(arena: &mut Arena, new: &mut NewContext) -> Option<CtxHandle> {
+fn insert_in_spare(arena: &mut Arena, new: &mut NewContext) -> Result<CtxHandle, NoRoom> {
     if arena.is_torn_down() {
-        return None;
+        return Err(NoRoom::TornDown);
     }
+    arena.push_within_capacity(new).ok_or(NoRoom::Arena)
+}
+
+/// [`insert`] in its own access, the arena grown as often as needed. None
+/// only while the thread is torn down.
+#[inline]
+pub(crate) fn insert_context(new: &mut NewContext) -> Option<CtxHandle> {
+    loop {
+        match with_heap(|h| insert(&mut h.contexts, new)) {
+            Ok(h) => return Some(h),
+            Err(NoRoom::TornDown) => return None,
+            Err(_) => make_room_in_arena(),
+        }
+    }
+}
+
+/// Grow the arena, allocating outside any heap access; with its first
+/// growth the thread's teardown is registered (which may allocate too).
+#[cold]
+#[inline(never)]
+pub(crate) fn make_room_in_arena() {
     TEARDOWN.with(|_| ());
-    Some(arena.push_slot(new))
+    make_room(|h| h.contexts.slots_to_grow());
+}
+
+/// Grow the thread's stack, allocating outside any heap access.
+#[cold]
+#[inline(never)]
+pub(crate) fn make_room_in_thread_stack() {
+    make_room(|h| &mut h.thread_stack);
+}
+
+/// Give the vector `reach` finds in the heap room for twice its entries:
+/// the new buffer is allocated, and the old one freed, outside any heap
+/// access; only the move of the entries happens inside one.
+fn make_room<T>(reach: impl Fn(&mut Heap) -> &mut Vec<T>) {
+    let wanted = with_heap(|h| {
+        let v = reach(h);
+        (v.len() == v.capacity()).then(|| (2 * v.len()).max(4))
+    });
+    let Some(wanted) = wanted else { return };
+    let mut bigger = Vec::with_capacity(wanted);
+    let emptied = with_heap(|h| {
+        let v = reach(h);
+        if bigger.capacity() > v.len() {
+            bigger.append(v);
+            std::mem::swap(v, &mut bigger);
+        }
+        bigger
+    });
+    drop(emptied);
+}
+
+/// A copy of the thread's stack, allocated outside any heap access.
+pub(crate) fn copy_of_thread_stack() -> Vec<u32> {
+    loop {
+        let mut copy = Vec::with_capacity(read_heap(|h| h.thread_stack.len()));
+        let copied = with_heap(|h| {
+            let fits = h.thread_stack.len() <= copy.capacity();
+            if fits {
+                copy.extend_from_slice(&h.thread_stack);
+            }
+            fits
+        });
+        if copied {
+            return copy;
+        }
+    }
 }
 
 /// Run `f` on this thread's heap. `f` must drop no context (see the
 /// module's documentation).
 #[inline]
 pub(crate) fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
-    match HEAP.try_with(|h| f(&mut h.borrow_mut())) {
+    match HEAP.try_with(|h| heap_mut(h, |heap| f(heap))) {
         Ok(r) => r,
         Err(_) => unreachable!("a thread local without a destructor is always there"),
     }
 }
 
-/// Read this thread's heap. Under the same exclusive borrow as
-/// [`with_heap`]: checking for it is one compare with zero, where a shared
-/// borrow's check is a range test and a count to keep; no reader reaches
-/// the heap again while it reads, so sharing would buy nothing.
+/// Read this thread's heap, in an access like [`with_heap`]'s.
 #[inline]
 pub(crate) fn read_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
-    match HEAP.try_with(|h| f(&h.borrow_mut())) {
+    match HEAP.try_with(|h| heap_mut(h, |heap| f(heap))) {
         Ok(r) => r,
         Err(_) => unreachable!("a thread local without a destructor is always there"),
+    }
+}
+
+/// The one place that turns the thread's heap cell into a reference.
+///
+/// Sound because while `f` runs nothing reaches the heap again: every `f`
+/// is a closure of this crate (through [`with_heap`], [`read_heap`] and
+/// the teardown) that works on the arena and the stacks only, and runs no
+/// code but this crate's and the standard library's plain data moves:
+/// - no callback, and no value of the user's is dropped: what a freed
+///   context shared is handed out and dropped after `f` returns (cloning a
+///   counted reference runs no user code);
+/// - no allocation or deallocation (the global allocator is the program's
+///   code, and may be anything): a vector that must grow is grown outside
+///   ([`NoRoom`]), and whatever a closure frees is dropped after it;
+/// - no panic (the panic hook is the program's code too): the one
+///   impossible-but-reachable failure inside, 2^32 owners of a context,
+///   aborts the process, as `Rc` does on the same overflow;
+/// - no function of this crate that reaches the heap.
+///
+/// The cell is a thread local and every handle is `!Send`, so no other
+/// thread reaches it. Debug builds (tests, fuzzing) check the rule: a
+/// second access during an access panics, and the crate's own tests also
+/// fail on an allocation during one (`heap::tests`).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn heap_mut<R>(
+    cell: &UnsafeCell<ManuallyDrop<Heap>>,
+    f: impl FnOnce(&mut ManuallyDrop<Heap>) -> R,
+) -> R {
+    let _access = Access::begin();
+    // SAFETY: the only reference to the heap while `f` runs: see above.
+    f(unsafe { &mut *cell.get() })
+}
+
+/// Debug builds: marks a heap access under way, to catch a second one.
+/// (Release builds keep no mark: the rule above holds by construction.)
+struct Access;
+
+#[cfg(debug_assertions)]
+thread_local! {
+    static IN_ACCESS: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Access {
+    #[inline(always)]
+    fn begin() -> Access {
+        #[cfg(debug_assertions)]
+        if IN_ACCESS.replace(true) {
+            panic!("the thread's heap was reached during an access to it");
+        }
+        Access
+    }
+
+    /// Whether a heap access is under way on this thread (debug builds).
+    #[cfg(all(test, debug_assertions))]
+    fn under_way() -> bool {
+        IN_ACCESS.get()
+    }
+}
+
+impl Drop for Access {
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        IN_ACCESS.set(false);
     }
 }
 
 /// Remove the owner of the context in slot `index` (a strong handle, a
 /// stack entry); if it was the last, free it and drop what it shared after
-/// the heap borrow has ended. (After the teardown, nothing is found: the
+/// the heap access has ended. (After the teardown, nothing is found: the
 /// context went with the heap.)
 #[inline(always)]
 pub(crate) fn release_at(index: u32) {
-    if with_heap(|h| h.contexts.release_keeping(index)) {
-        free_at(index);
-    }
-}
-
-/// [`release_at`] for the last owner: out of line, so that the usual
-/// release is a few instructions inlined at each drop.
-#[cold]
-#[inline(never)]
-fn free_at(index: u32) {
-    let freed = with_heap(|h| h.contexts.free_ownerless(index));
+    let freed = with_heap(|h| h.contexts.release_at(index));
     drop(freed);
 }
 
@@ -200,4 +336,111 @@ pub fn arena_stats() -> ArenaStats {
         live_contexts: h.contexts.live(),
         context_slots: h.contexts.capacity(),
     })
+}
+
+/// The rule of [`heap_mut`], checked: no heap access allocates or frees,
+/// even while the arena and the stacks grow, in any operation of the
+/// crate, up to the thread's teardown. (A second access during one is
+/// checked by [`Access`] itself, in every debug build.)
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    use super::Access;
+    use crate::{
+        enter_context, fork, initialize, pop_context, push_context, with_context, CompilationState,
+        ContextManager, ExecutionState, Mode,
+    };
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The system allocator, counting what it does during a heap access.
+    struct WatchingAccesses;
+
+    /// Allocations and frees during a heap access, on any thread.
+    static DURING_ACCESS: AtomicUsize = AtomicUsize::new(0);
+
+    fn watch() {
+        if Access::under_way() {
+            DURING_ACCESS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    // The test's allocator: the one unsafe trait this crate implements.
+    #[allow(unsafe_code)]
+    unsafe impl GlobalAlloc for WatchingAccesses {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            watch();
+            // SAFETY: the caller's contract, passed on.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            watch();
+            // SAFETY: the caller's contract, passed on.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            watch();
+            // SAFETY: the caller's contract, passed on.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: WatchingAccesses = WatchingAccesses;
+
+    /// Every operation, on a new thread (so the arena and the stacks start
+    /// empty and grow several times), then the thread's end.
+    fn every_operation() {
+        let root = crate::current_context();
+        let kept: Vec<_> = (0..100)
+            .map(|_| root.new_builder().unwrap().build().unwrap())
+            .collect();
+        for ctx in &kept {
+            push_context(ctx).unwrap();
+        }
+        let es =
+            ExecutionState::new("/w", Some(Mode::LocalTaskExecution), None, None, None).unwrap();
+        let cs = CompilationState::new("p", 1, None);
+        let builder = root
+            .new_builder()
+            .unwrap()
+            .with_execution_state(Some(&es))
+            .with_compilation_state(Some(&cs))
+            .enter_conditional_section();
+        with_context(builder, |ctx| {
+            let guards: Vec<_> = (0..50)
+                .map(|_| enter_context(ctx.new_builder().unwrap()))
+                .collect();
+            drop(guards);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        let mut m = ContextManager::new().unwrap();
+        for ctx in &kept {
+            m.push_context(ctx).unwrap();
+        }
+        let scope = m.enter_context(root.new_builder().unwrap());
+        drop(scope);
+        let forked = m.fork().unwrap();
+        assert_eq!(forked.entries().len(), 101);
+        let thread_fork = fork().unwrap();
+        assert_eq!(thread_fork.size(), 101);
+        drop((m, forked, thread_fork));
+        for _ in &kept {
+            pop_context().unwrap();
+        }
+        drop(kept);
+        initialize();
+        assert!(pop_context().is_err(), "the root goes, with an error");
+        let _ = crate::current_context();
+    }
+
+    #[test]
+    fn no_heap_access_allocates_or_frees() {
+        std::thread::spawn(every_operation).join().unwrap();
+        assert_eq!(
+            DURING_ACCESS.load(Ordering::Relaxed),
+            0,
+            "allocations or frees during a heap access"
+        );
+    }
 }

@@ -26,6 +26,11 @@ impl StackHost for ContextManager {
     fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R {
         heap::with_heap(|h| f(&mut h.contexts, &mut self.stack))
     }
+    /// The stack is the manager's own, not in the heap: it grows here,
+    /// outside any heap access.
+    fn make_room(&mut self) {
+        self.stack.reserve(self.stack.len().max(4));
+    }
 }
 
 impl ContextManager {
@@ -148,38 +153,36 @@ impl ContextManager {
 
     /// [TASK-2]: a new stack holding the same entries (the contexts are shared).
     pub fn fork(&self) -> Result<ContextManager, Error> {
-        fork_of(&self.stack)
+        fork_of(self.stack.clone())
     }
 
     /// The entries, bottom first.
     pub fn entries(&self) -> Vec<ContextRef> {
+        // Allocated here, filled within its capacity in the heap access.
+        let mut entries = Vec::with_capacity(self.stack.len());
         heap::read_heap(|h| {
-            self.stack
-                .iter()
-                .filter_map(|&i| h.contexts.handle_at(i))
-                .map(ContextRef::new)
-                .collect()
-        })
+            let handles = self.stack.iter().filter_map(|&i| h.contexts.handle_at(i));
+            entries.extend(handles.map(ContextRef::new));
+        });
+        entries
     }
 }
 
-/// [TASK-2]: a new explicit stack holding `stack`'s entries, each retained.
-pub(crate) fn fork_of(stack: &[u32]) -> Result<ContextManager, Error> {
-    heap::with_heap(|h| {
+/// [TASK-2]: a new explicit stack holding `entries` (a copy of another
+/// stack's), each retained.
+pub(crate) fn fork_of(entries: Vec<u32>) -> Result<ContextManager, Error> {
+    let id = heap::with_heap(|h| {
         if h.contexts.is_torn_down() {
             return Err(Error::ThreadExiting);
         }
-        for &i in stack {
+        for &i in &entries {
             if let Some(c) = h.contexts.handle_at(i) {
                 h.contexts.retain(c);
             }
         }
-        let id = h.new_stack_id();
-        Ok(ContextManager {
-            stack: stack.to_vec(),
-            id,
-        })
-    })
+        Ok(h.new_stack_id())
+    })?;
+    Ok(ContextManager { stack: entries, id })
 }
 
 impl Drop for ContextManager {

@@ -15,7 +15,7 @@ use crate::arena::{Arena, CtxHandle, Freed, NewContext};
 use crate::context::{Builder, Context, ContextRef};
 use crate::data::{EsData, Flag, LocalFileAccess, LocalUserSpaceParams, Opaque, Shared, Slots};
 use crate::error::Error;
-use crate::heap::{self, StackId};
+use crate::heap::{self, NoRoom, StackId};
 use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
@@ -25,10 +25,13 @@ use std::rc::Rc;
 pub(crate) trait StackHost {
     /// Which stack of the thread this is.
     fn id(&self) -> StackId;
-    /// Run `f` on the arena and the stack, under one borrow of the heap. It
+    /// Run `f` on the arena and the stack, under one access to the heap. It
     /// must drop no context: a freed one is handed out, to be dropped after
-    /// the borrow.
+    /// the access.
     fn with_stack<R>(&mut self, f: impl FnOnce(&mut Arena, &mut Vec<u32>) -> R) -> R;
+    /// Give the stack room for more entries, outside any heap access (an
+    /// access never allocates: see `heap::heap_mut`).
+    fn make_room(&mut self);
     /// Told the new top after each change, by the algorithm that knows it
     /// best (the thread's stack mirrors it, [CUR-1]).
     #[inline]
@@ -40,6 +43,44 @@ pub(crate) trait StackHost {
     #[inline]
     fn mirrored_top(&self) -> Option<CtxHandle> {
         None
+    }
+}
+
+/// [`NoRoom::Stack`] unless `stack` can take one more entry without
+/// allocating.
+#[inline(always)]
+fn room_for_one(stack: &Vec<u32>) -> Result<(), NoRoom> {
+    if stack.len() < stack.capacity() {
+        Ok(())
+    } else {
+        Err(NoRoom::Stack)
+    }
+}
+
+/// Run `access`, one heap access, until it finds the room it needs: each
+/// time it does not, make that room outside any access and try again.
+/// None while the thread is torn down.
+#[inline(always)]
+fn with_room<H: StackHost, R>(
+    host: &mut H,
+    mut access: impl FnMut(&mut H) -> Result<R, NoRoom>,
+) -> Option<R> {
+    loop {
+        match access(host) {
+            Ok(r) => return Some(r),
+            Err(NoRoom::TornDown) => return None,
+            Err(missing) => make_room(host, missing),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn make_room(host: &mut impl StackHost, missing: NoRoom) {
+    match missing {
+        NoRoom::Arena => heap::make_room_in_arena(),
+        NoRoom::Stack => host.make_room(),
+        NoRoom::TornDown => {}
     }
 }
 
@@ -86,16 +127,22 @@ pub(crate) fn library_origin() -> &'static Location<'static> {
 }
 
 /// [INIT-2]: a new stack holding only a new root. The entries of the old
-/// stack are released one by one, outside the heap borrow.
+/// stack are released one by one, outside the heap access.
 pub(crate) fn initialize_on(host: &mut impl StackHost, origin: &'static Location<'static>) {
     let Some(file_access) = heap::default_file_access() else {
         return;
     };
     let mut root = new_root(file_access, origin);
-    let Some((old, root)) = host.with_stack(|arena, stack| {
-        let root = heap::insert(arena, &mut root)?;
-        Some((std::mem::replace(stack, vec![root.index()]), root))
-    }) else {
+    let mut fresh = Vec::with_capacity(4);
+    let made = with_room(host, |host| {
+        host.with_stack(|arena, stack| {
+            let root = heap::insert(arena, &mut root)?;
+            let mut entries = std::mem::take(&mut fresh);
+            entries.push(root.index());
+            Ok((std::mem::replace(stack, entries), root))
+        })
+    });
+    let Some((old, root)) = made else {
         return;
     };
     host.top_is(Some(root));
@@ -113,15 +160,20 @@ pub(crate) fn push_on(
     ctx: ContextRef,
     origin: &'static Location<'static>,
 ) -> Result<ContextRef, Error> {
-    host.with_stack(|arena, stack| {
-        // [ORIG-1]: the origin belongs to the object; the last push wins.
-        match arena.retain(ctx.h) {
-            Some(slot) => slot.origin = Some(origin),
-            None => return Err(arena.missing()),
-        }
-        stack.push(ctx.h.index());
-        Ok(())
-    })?;
+    let pushed = with_room(host, |host| {
+        host.with_stack(|arena, stack| {
+            room_for_one(stack)?;
+            // [ORIG-1]: the origin belongs to the object; the last push wins.
+            match arena.retain(ctx.h) {
+                Some(slot) => slot.origin = Some(origin),
+                None => return Ok(Err(arena.missing())),
+            }
+            stack.push(ctx.h.index());
+            Ok(Ok(()))
+        })
+    });
+    // (A push inserts nothing, so it never finds the heap torn down.)
+    pushed.unwrap_or(Err(Error::ThreadExiting))?;
     host.top_is(Some(ctx.h));
     Ok(ctx)
 }
@@ -163,7 +215,7 @@ fn empty(arena: &Arena) -> PopError {
 /// [WITH-1]: build, push, mark. The builder's data goes straight into the
 /// arena; the new context's one owner is its stack entry. None while the
 /// thread is torn down.
-#[inline]
+#[inline(always)]
 pub(crate) fn enter_on(
     host: &mut impl StackHost,
     builder: Builder,
@@ -172,24 +224,27 @@ pub(crate) fn enter_on(
     // [WITH-6], [ORIG-2]
     let mut new = builder.into_new(Some(origin));
     let stack_id = host.id();
-    let token = host.with_stack(|arena, stack| {
-        let h = heap::insert(arena, &mut new)?;
-        stack.push(h.index());
-        Some(ScopeToken {
-            stack: stack_id,
-            mark: stack.len(),
-            ctx: ContextRef::new(h),
+    let token = with_room(host, |host| {
+        host.with_stack(|arena, stack| {
+            room_for_one(stack)?;
+            let h = heap::insert(arena, &mut new)?;
+            stack.push(h.index());
+            Ok(ScopeToken {
+                stack: stack_id,
+                mark: stack.len(),
+                ctx: ContextRef::new(h),
+            })
         })
     })?;
     host.top_is(Some(token.ctx.h));
     Some(token)
 }
 
-/// How one borrow's worth of a scope's cleanup ended.
+/// How one access's worth of a scope's cleanup ended.
 enum Cleanup {
     /// The stack is below the mark: done.
     Done,
-    /// A context was freed and must be dropped outside the borrow; then go on.
+    /// A context was freed and must be dropped outside the access; then go on.
     Again,
     /// Popped the last entry ([POP-2]): the cleanup fails with it.
     PoppedRoot(Option<CtxHandle>),
@@ -213,7 +268,7 @@ fn foreign(token: ScopeToken) -> PopError {
 
 /// [`exit_on`] on this host's own scope entered at `mark`.
 ///
-/// The usual case is done here, in one borrow of the heap: the scope's own
+/// The usual case is done here, in one access to the heap: the scope's own
 /// entry is the top and not the last one (the body left the stack as it
 /// found it), so one pop leaves the stack below the mark. Everything else
 /// takes [`leave_in_general`].
@@ -223,7 +278,7 @@ pub(crate) fn leave_on(host: &mut impl StackHost, mark: usize) -> Result<(), Pop
         if stack.len() != mark || mark < 2 {
             return None;
         }
-        let freed = arena.release_at(stack.pop()?);
+        let freed = arena.release_usually_last(stack.pop()?);
         Some((freed, top(arena, stack)))
     });
     match done {
@@ -236,7 +291,7 @@ pub(crate) fn leave_on(host: &mut impl StackHost, mark: usize) -> Result<(), Pop
     }
 }
 
-/// [`leave_on`] in every case. Usually one borrow of the heap does it all;
+/// [`leave_on`] in every case. Usually one access to the heap does it all;
 /// it is left early only to drop a freed context, which might run user
 /// code.
 #[cold]
@@ -266,7 +321,7 @@ fn leave_in_general(host: &mut impl StackHost, mark: usize) -> Result<(), PopErr
     }
 }
 
-/// One borrow's worth of [`exit_on`]: pop down to the mark, stopping early
+/// One access's worth of [`exit_on`]: pop down to the mark, stopping early
 /// when an entry's context is freed (handed out, to drop) or the last entry
 /// goes.
 #[inline]
