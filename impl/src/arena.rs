@@ -332,29 +332,12 @@ impl Arena {
 
     /// Remove an owner of the context in slot `index`, which that owner
     /// holds; when it was the last, free the context and hand out what it
-    /// shared, for the caller to drop when it is safe to. The free is out
-    /// of line, so that the usual release (a count down) is a few
-    /// instructions inlined wherever an owner goes.
+    /// shared, for the caller to drop when it is safe to. (The free is
+    /// inlined: a cold call for it was measured, and cost more where the
+    /// owner is usually the last, a scope's entry or a built context's
+    /// handle, than it saved elsewhere.)
     #[inline]
     pub(crate) fn release_at(&mut self, index: u32) -> Freed {
-        let slot = self.slots.get_mut(index as usize)?;
-        slot.link -= 1;
-        if slot.link > 0 {
-            return None;
-        }
-        self.free_last(index)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn free_last(&mut self, index: u32) -> Freed {
-        self.free(index)
-    }
-
-    /// [`Arena::release_at`] for an owner that is usually the last, as a
-    /// scope's own stack entry is: the free is inlined.
-    #[inline]
-    pub(crate) fn release_usually_last(&mut self, index: u32) -> Freed {
         let slot = self.slots.get_mut(index as usize)?;
         slot.link -= 1;
         if slot.link > 0 {

@@ -232,11 +232,11 @@ impl Context {
 
     /// [CTX-2]: `FlyteContext(file_access=f)`: level 0, nothing else set.
     pub fn new(file_access: Option<Opaque>) -> Result<Context, Error> {
-        let mut new = NewContext {
+        let new = NewContext {
             level: 0,
             ..Builder::new(file_access).into_new(None)
         };
-        let h = heap::insert_context(&mut new).ok_or(Error::ThreadExiting)?;
+        let h = heap::insert_context(new).ok_or(Error::ThreadExiting)?;
         Ok(Context::owning(h))
     }
 
@@ -458,8 +458,8 @@ impl Builder {
     /// thread's arena.
     #[inline]
     pub fn build(self) -> Result<Context, Error> {
-        let mut new = self.into_new(None);
-        let h = heap::insert_context(&mut new).ok_or(Error::ThreadExiting)?;
+        let new = self.into_new(None);
+        let h = heap::insert_context(new).ok_or(Error::ThreadExiting)?;
         Ok(Context::owning(h))
     }
 }

@@ -130,7 +130,7 @@ pub(crate) enum NoRoom {
 }
 
 /// Store a new context with one owner (its caller's): in a free slot, or in
-/// a new one within the arena's capacity.
+/// a new one within the arena's capacity. On failure `new` is as it was.
 #[inline]
 pub(crate) fn insert(arena: &mut Arena, new: &mut NewContext) -> Result<CtxHandle, NoRoom> {
     match arena.insert_free(new) {
@@ -141,6 +141,7 @@ pub(crate) fn insert(arena: &mut Arena, new: &mut NewContext) -> Result<CtxHandl
 
 /// [`insert`] when no slot is free.
 #[cold]
+#[inline(never)]
 fn insert_in_spare(arena: &mut Arena, new: &mut NewContext) -> Result<CtxHandle, NoRoom> {
     if arena.is_torn_down() {
         return Err(NoRoom::TornDown);
@@ -148,12 +149,24 @@ fn insert_in_spare(arena: &mut Arena, new: &mut NewContext) -> Result<CtxHandle,
     arena.push_within_capacity(new).ok_or(NoRoom::Arena)
 }
 
-/// [`insert`] in its own access, the arena grown as often as needed. None
-/// only while the thread is torn down.
+/// Store `new` in its own access, in a free slot; when there is none, in a
+/// new one, the arena grown as often as needed. None only while the thread
+/// is torn down.
 #[inline]
-pub(crate) fn insert_context(new: &mut NewContext) -> Option<CtxHandle> {
+pub(crate) fn insert_context(mut new: NewContext) -> Option<CtxHandle> {
+    match with_heap(|h| h.contexts.insert_free(&mut new)) {
+        Some(h) => Some(h),
+        None => insert_context_growing(new),
+    }
+}
+
+/// [`insert_context`] with no free slot. `new` comes by value, so that on
+/// the usual path it never leaves the registers for a call's sake.
+#[cold]
+#[inline(never)]
+fn insert_context_growing(mut new: NewContext) -> Option<CtxHandle> {
     loop {
-        match with_heap(|h| insert(&mut h.contexts, new)) {
+        match with_heap(|h| insert(&mut h.contexts, &mut new)) {
             Ok(h) => return Some(h),
             Err(NoRoom::TornDown) => return None,
             Err(_) => make_room_in_arena(),
@@ -252,9 +265,9 @@ pub(crate) fn read_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
 /// - no function of this crate that reaches the heap.
 ///
 /// The cell is a thread local and every handle is `!Send`, so no other
-/// thread reaches it. Debug builds (tests, fuzzing) check the rule: a
-/// second access during an access panics, and the crate's own tests also
-/// fail on an allocation during one (`heap::tests`).
+/// thread reaches it. Debug builds (fuzzing too) and the crate's unit tests
+/// check the rule: a second access during an access panics, and
+/// `heap::tests` fails on an allocation or free during one.
 #[inline(always)]
 #[allow(unsafe_code)]
 fn heap_mut<R>(
@@ -266,11 +279,11 @@ fn heap_mut<R>(
     f(unsafe { &mut *cell.get() })
 }
 
-/// Debug builds: marks a heap access under way, to catch a second one.
-/// (Release builds keep no mark: the rule above holds by construction.)
+/// Debug and test builds: marks a heap access under way, to catch a second
+/// one. (Other builds keep no mark: the rule above holds by construction.)
 struct Access;
 
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, test))]
 thread_local! {
     static IN_ACCESS: Cell<bool> = const { Cell::new(false) };
 }
@@ -278,15 +291,15 @@ thread_local! {
 impl Access {
     #[inline(always)]
     fn begin() -> Access {
-        #[cfg(debug_assertions)]
+        #[cfg(any(debug_assertions, test))]
         if IN_ACCESS.replace(true) {
             panic!("the thread's heap was reached during an access to it");
         }
         Access
     }
 
-    /// Whether a heap access is under way on this thread (debug builds).
-    #[cfg(all(test, debug_assertions))]
+    /// Whether a heap access is under way on this thread.
+    #[cfg(test)]
     fn under_way() -> bool {
         IN_ACCESS.get()
     }
@@ -295,7 +308,7 @@ impl Access {
 impl Drop for Access {
     #[inline(always)]
     fn drop(&mut self) {
-        #[cfg(debug_assertions)]
+        #[cfg(any(debug_assertions, test))]
         IN_ACCESS.set(false);
     }
 }
@@ -341,8 +354,8 @@ pub fn arena_stats() -> ArenaStats {
 /// The rule of [`heap_mut`], checked: no heap access allocates or frees,
 /// even while the arena and the stacks grow, in any operation of the
 /// crate, up to the thread's teardown. (A second access during one is
-/// checked by [`Access`] itself, in every debug build.)
-#[cfg(all(test, debug_assertions))]
+/// checked by [`Access`] itself, in every debug or test build.)
+#[cfg(test)]
 mod tests {
     use super::Access;
     use crate::{

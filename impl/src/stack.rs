@@ -160,20 +160,24 @@ pub(crate) fn push_on(
     ctx: ContextRef,
     origin: &'static Location<'static>,
 ) -> Result<ContextRef, Error> {
-    let pushed = with_room(host, |host| {
-        host.with_stack(|arena, stack| {
-            room_for_one(stack)?;
+    loop {
+        let pushed = host.with_stack(|arena, stack| {
+            if room_for_one(stack).is_err() {
+                return Ok(false);
+            }
             // [ORIG-1]: the origin belongs to the object; the last push wins.
             match arena.retain(ctx.h) {
                 Some(slot) => slot.origin = Some(origin),
-                None => return Ok(Err(arena.missing())),
+                None => return Err(arena.missing()),
             }
             stack.push(ctx.h.index());
-            Ok(Ok(()))
-        })
-    });
-    // (A push inserts nothing, so it never finds the heap torn down.)
-    pushed.unwrap_or(Err(Error::ThreadExiting))?;
+            Ok(true)
+        })?;
+        if pushed {
+            break;
+        }
+        make_room(host, NoRoom::Stack);
+    }
     host.top_is(Some(ctx.h));
     Ok(ctx)
 }
@@ -223,21 +227,39 @@ pub(crate) fn enter_on(
 ) -> Option<ScopeToken> {
     // [WITH-6], [ORIG-2]
     let mut new = builder.into_new(Some(origin));
-    let stack_id = host.id();
-    let token = with_room(host, |host| {
+    // The usual case: room on the stack and a free slot.
+    let entered = host.with_stack(|arena, stack| {
+        room_for_one(stack).ok()?;
+        let h = arena.insert_free(&mut new)?;
+        stack.push(h.index());
+        Some((h, stack.len()))
+    });
+    let (h, mark) = match entered {
+        Some(entered) => entered,
+        None => enter_growing(host, new)?,
+    };
+    host.top_is(Some(h));
+    Some(ScopeToken {
+        stack: host.id(),
+        mark,
+        ctx: ContextRef::new(h),
+    })
+}
+
+/// [`enter_on`] when the stack or the arena must grow first. `new` comes by
+/// value, so that on the usual path it never leaves the registers for a
+/// call's sake.
+#[cold]
+#[inline(never)]
+fn enter_growing(host: &mut impl StackHost, mut new: NewContext) -> Option<(CtxHandle, usize)> {
+    with_room(host, |host| {
         host.with_stack(|arena, stack| {
             room_for_one(stack)?;
             let h = heap::insert(arena, &mut new)?;
             stack.push(h.index());
-            Ok(ScopeToken {
-                stack: stack_id,
-                mark: stack.len(),
-                ctx: ContextRef::new(h),
-            })
+            Ok((h, stack.len()))
         })
-    })?;
-    host.top_is(Some(token.ctx.h));
-    Some(token)
+    })
 }
 
 /// How one access's worth of a scope's cleanup ended.
@@ -278,7 +300,7 @@ pub(crate) fn leave_on(host: &mut impl StackHost, mark: usize) -> Result<(), Pop
         if stack.len() != mark || mark < 2 {
             return None;
         }
-        let freed = arena.release_usually_last(stack.pop()?);
+        let freed = arena.release_at(stack.pop()?);
         Some((freed, top(arena, stack)))
     });
     match done {

@@ -219,3 +219,27 @@ fn a_live_context_and_a_stack_entry_take_at_most_half_the_models_memory() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn the_arena_and_the_stack_grow_geometrically() {
+    // A new thread: its arena and stack start empty. 10 000 contexts kept
+    // alive and pushed make each grow from nothing; doubling takes about
+    // log2(10 000) ≈ 13 allocations apiece, growing by a constant would
+    // take thousands.
+    std::thread::spawn(|| {
+        const N: usize = 10_000;
+        let root = flytectx::current_context();
+        let mut kept = Vec::with_capacity(N);
+        let n = allocations_during(|| {
+            for _ in 0..N {
+                let ctx = root.new_builder().unwrap().build().unwrap();
+                flytectx::push_context(&ctx).unwrap();
+                kept.push(ctx);
+            }
+        });
+        assert_eq!(flytectx::size(), N + 1);
+        assert!(n <= 40, "{n} allocations to hold {N} contexts");
+    })
+    .join()
+    .unwrap();
+}
