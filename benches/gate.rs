@@ -63,6 +63,31 @@ mod benchmarks {
         flytectx::size()
     }
 
+    /// [`warm`], then a stack of `DEEP` entries: the root, pushed again.
+    fn warm_deep(count: u32) -> u32 {
+        let root = flytectx::current_context();
+        for _ in 1..DEEP {
+            flytectx::push_context(root).expect("the root is alive");
+        }
+        warm(count)
+    }
+
+    /// The depth of `push_pop_deep`'s stack, as in `benches/stack.rs`'s
+    /// `depth/1000000`.
+    const DEEP: u32 = 1_000_000;
+
+    // `push_pop` on a stack `DEEP` entries deep: the same instructions as on
+    // the root alone, which is what makes the time not depend on the depth
+    // (the timings of `depth/*` are noisier than their difference).
+    #[library_benchmark]
+    #[bench::ops(args = (OPS), setup = warm_deep)]
+    fn push_pop_deep(count: u32) -> usize {
+        for _ in 0..count {
+            ops::push_pop();
+        }
+        flytectx::size()
+    }
+
     #[library_benchmark]
     #[bench::ops(args = (OPS), setup = warm)]
     fn current(count: u32) -> usize {
@@ -149,7 +174,7 @@ mod benchmarks {
 
     library_benchmark_group!(
         name = stack;
-        benchmarks = push_pop, current, with_context, build_push_pop,
+        benchmarks = push_pop, push_pop_deep, current, with_context, build_push_pop,
             vec_push_pop, cell_current,
             model_push_pop, model_current, model_with_context, model_build_push_pop
     );
