@@ -165,13 +165,15 @@ pub(crate) fn insert_context(mut new: NewContext) -> Option<CtxHandle> {
 #[cold]
 #[inline(never)]
 fn insert_context_growing(mut new: NewContext) -> Option<CtxHandle> {
-    loop {
+    // At most one growth is needed.
+    for _ in 0..2 {
         match with_heap(|h| insert(&mut h.contexts, &mut new)) {
             Ok(h) => return Some(h),
             Err(NoRoom::TornDown) => return None,
             Err(_) => make_room_in_arena(),
         }
     }
+    room_not_made()
 }
 
 /// Grow the arena, allocating outside any heap access; with its first
@@ -192,7 +194,9 @@ pub(crate) fn make_room_in_thread_stack() {
 
 /// Give the vector `reach` finds in the heap room for twice its entries:
 /// the new buffer is allocated, and the old one freed, outside any heap
-/// access; only the move of the entries happens inside one.
+/// access; only the move of the entries happens inside one. (Nothing runs
+/// between the two accesses, so the length the first reads holds in the
+/// second, and the move never allocates.)
 fn make_room<T>(reach: impl Fn(&mut Heap) -> &mut Vec<T>) {
     let wanted = with_heap(|h| {
         let v = reach(h);
@@ -202,30 +206,26 @@ fn make_room<T>(reach: impl Fn(&mut Heap) -> &mut Vec<T>) {
     let mut bigger = Vec::with_capacity(wanted);
     let emptied = with_heap(|h| {
         let v = reach(h);
-        if bigger.capacity() > v.len() {
-            bigger.append(v);
-            std::mem::swap(v, &mut bigger);
-        }
+        bigger.append(v);
+        std::mem::swap(v, &mut bigger);
         bigger
     });
     drop(emptied);
 }
 
-/// A copy of the thread's stack, allocated outside any heap access.
+/// A copy of the thread's stack, allocated outside any heap access (filled
+/// in one, within its capacity: see [`make_room`] why it fits).
 pub(crate) fn copy_of_thread_stack() -> Vec<u32> {
-    loop {
-        let mut copy = Vec::with_capacity(read_heap(|h| h.thread_stack.len()));
-        let copied = with_heap(|h| {
-            let fits = h.thread_stack.len() <= copy.capacity();
-            if fits {
-                copy.extend_from_slice(&h.thread_stack);
-            }
-            fits
-        });
-        if copied {
-            return copy;
-        }
-    }
+    let mut copy = Vec::with_capacity(read_heap(|h| h.thread_stack.len()));
+    read_heap(|h| copy.extend_from_slice(&h.thread_stack));
+    copy
+}
+
+/// A retry loop found no room after making it: a bug of this crate.
+#[cold]
+#[inline(never)]
+pub(crate) fn room_not_made() -> ! {
+    unreachable!("room was made for a context or a stack entry, and then not found")
 }
 
 /// Run `f` on this thread's heap. `f` must drop no context (see the

@@ -58,20 +58,22 @@ fn room_for_one(stack: &Vec<u32>) -> Result<(), NoRoom> {
 }
 
 /// Run `access`, one heap access, until it finds the room it needs: each
-/// time it does not, make that room outside any access and try again.
-/// None while the thread is torn down.
+/// time it does not, make that room outside any access and try again (at
+/// most twice: the stack's and the arena's). None while the thread is torn
+/// down.
 #[inline(always)]
 fn with_room<H: StackHost, R>(
     host: &mut H,
     mut access: impl FnMut(&mut H) -> Result<R, NoRoom>,
 ) -> Option<R> {
-    loop {
+    for _ in 0..3 {
         match access(host) {
             Ok(r) => return Some(r),
             Err(NoRoom::TornDown) => return None,
             Err(missing) => make_room(host, missing),
         }
     }
+    heap::room_not_made()
 }
 
 #[cold]
@@ -160,7 +162,8 @@ pub(crate) fn push_on(
     ctx: ContextRef,
     origin: &'static Location<'static>,
 ) -> Result<ContextRef, Error> {
-    loop {
+    // At most one growth is needed.
+    for _ in 0..2 {
         let pushed = host.with_stack(|arena, stack| {
             if room_for_one(stack).is_err() {
                 return Ok(false);
@@ -174,12 +177,12 @@ pub(crate) fn push_on(
             Ok(true)
         })?;
         if pushed {
-            break;
+            host.top_is(Some(ctx.h));
+            return Ok(ctx);
         }
         make_room(host, NoRoom::Stack);
     }
-    host.top_is(Some(ctx.h));
-    Ok(ctx)
+    heap::room_not_made()
 }
 
 /// [POP-1]..[POP-3]: the stack's ownership of the entry moves to the result.
