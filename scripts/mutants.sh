@@ -31,7 +31,7 @@ shift
 case "$what" in
     impl)
         cargo mutants --workspace --file "impl/src/*.rs" --test-package flytectx,flytectx-conformance "${common[@]}" "$@" -- \
-            --lib --test api --test state_machine --test allocations --test sigint --test differential --test snapshots
+            --lib --test api --test state_machine --test allocations --test sigint --test teardown --test differential --test snapshots
         ;;
     model)
         scripts/python-env.sh >/dev/null
