@@ -145,12 +145,11 @@ impl CtxSlot {
 /// What names a context in its thread's arena.
 pub(crate) type CtxHandle = Handle<CtxSlot>;
 
-/// A new context's fields ([BLD-2]), lent to [`Arena::insert`], which
-/// takes `shared` out. Lent, not moved: a value holding a counted reference,
-/// moved into the closure that reaches the heap, is kept in memory for the
-/// unwinding path and copied there whole, with wide loads of what narrow
-/// stores just wrote (store forwarding fails); a borrowed one is read field
-/// by field.
+/// A new context's fields ([BLD-2]), lent to [`Arena::insert_free`] (and
+/// the growth path's inserts), which take `shared` out when they store it.
+/// Lent inside a heap access, read field by field; handed by value to the
+/// cold growth paths (`heap::insert_context`, `stack::enter_on`), since a
+/// reference passed to any call keeps the fields in memory on every path.
 ///
 /// Its fields are in another order than the slot's, so that no two of them
 /// sit side by side in both: the compiler would copy such a pair with one
