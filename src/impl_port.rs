@@ -17,6 +17,22 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+/// The operations the driver answers itself (process-wide or
+/// thread-changing) rather than the trace's current thread, as one pattern:
+/// [`for_the_driver`] tests for it, and the worker's exhaustive match
+/// refuses it.
+macro_rules! driver_ops {
+    () => {
+        Op::Reset
+            | Op::Sigint
+            | Op::AddSignalHandler { .. }
+            | Op::SetProgramHandler { .. }
+            | Op::SigintHandler
+            | Op::ThreadBegin
+            | Op::ThreadEnd
+    };
+}
+
 mod registry;
 mod worker;
 
@@ -332,16 +348,7 @@ pub struct ImplPort {
 /// Whether the driver answers `op` itself (process-wide or thread-changing
 /// operations) rather than the trace's current thread.
 fn for_the_driver(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Reset
-            | Op::Sigint
-            | Op::AddSignalHandler { .. }
-            | Op::SetProgramHandler { .. }
-            | Op::SigintHandler
-            | Op::ThreadBegin
-            | Op::ThreadEnd
-    )
+    matches!(op, driver_ops!())
 }
 
 impl std::fmt::Debug for ImplPort {

@@ -491,13 +491,7 @@ impl Worker {
                 self.scopes.pop();
                 Answer::Ok(Value::Null)
             }
-            Op::Reset
-            | Op::Sigint
-            | Op::AddSignalHandler { .. }
-            | Op::SetProgramHandler { .. }
-            | Op::SigintHandler
-            | Op::ThreadBegin
-            | Op::ThreadEnd => {
+            driver_ops!() => {
                 return Err(Fail::BadRequest(format!(
                     "`{}` is handled by the driver",
                     op.name()
